@@ -47,17 +47,17 @@ class Primitive:
     """Base of the scripted skills: bound to a layout, started on an observation."""
 
     layout: ObsLayout
+    """Observation layout of the scene the primitive acts in."""
     timeout: int = 60
+    """Control steps before the primitive gives up."""
+    control_dt: float = 25 * TIMESTEP
+    """Duration of one control step (s) of the arena it drives."""
     steps: int = field(default=0, init=False)
     name: ClassVar[str] = "primitive"
 
     def __post_init__(self) -> None:
         # Gain such that one control step closes half the position error (no overshoot).
-        self._gain = 0.5 / (MAX_SPEED * self._control_dt())
-
-    @staticmethod
-    def _control_dt() -> float:
-        return 25 * TIMESTEP
+        self._gain = 0.5 / (MAX_SPEED * self.control_dt)
 
     def start(self, obs: np.ndarray) -> None:
         self.steps = 0
@@ -334,17 +334,18 @@ class Push(Primitive):
         low = p[2] - 0.005
         lateral = np.linalg.norm((g[:2] - behind) - d * np.dot(g[:2] - behind, d))
         along = np.dot(g[:2] - p[:2], d)
-        if lateral > 0.01 or along > -half:
-            # Get behind the cube: over the top first, then down.
-            target = np.array([behind[0], behind[1], max(low, p[2] + half + CLEARANCE)])
-            if np.linalg.norm(g[:2] - behind) < 0.01:
-                target[2] = low
-            elif g[2] < p[2] + half + CLEARANCE - 0.01:
-                target[:2] = g[:2]
-        else:
+        low_enough = g[2] < low + 0.01
+        if lateral < 0.012 and along <= -(half + 0.005) and low_enough:
+            # In position behind the cube: sweep it to the goal.
             goal = self._start[:2] + d * (self.distance + 0.005)
             ahead = goal - d * (half + 0.02)
             target = np.array([ahead[0], ahead[1], low])
+        elif np.linalg.norm(g[:2] - behind) < 0.01:
+            target = np.array([behind[0], behind[1], low])  # straight down behind it
+        elif g[2] < p[2] + half + CLEARANCE - 0.01:
+            target = np.array([g[0], g[1], p[2] + half + CLEARANCE])  # rise first
+        else:
+            target = np.array([behind[0], behind[1], p[2] + half + CLEARANCE])
         return _move(g, target, CLOSE, self._gain)
 
     def done(self, obs: np.ndarray) -> bool:
@@ -433,3 +434,55 @@ class Chain:
             return p.act(obs)
         opening = float(ObsLayout.gripper_opening(obs))
         return np.array([0.0, 0.0, 0.0, 1.0 - 2.0 * opening / MAX_OPENING])
+
+
+@dataclass
+class ChainResult:
+    """How one run of a chain went."""
+
+    success: bool
+    """The task's success predicate held at the end."""
+    steps: int
+    """Control steps taken."""
+    failed: str | None
+    """Name of the primitive that timed out, if any."""
+    rewards: np.ndarray
+    """The task's reward after every step, shape (steps,)."""
+    frames: list[np.ndarray]
+    """Rendered frames (only when a camera was given)."""
+
+
+def run_chain(
+    env: Any,
+    chain: Chain,
+    *,
+    seed: int,
+    max_steps: int = 200,
+    settle_steps: int = 5,
+    camera: Any = None,
+) -> ChainResult:
+    """Run ``chain`` in a ``BlocksEnv`` from ``reset(seed=seed)``; success is the env task's.
+
+    After the chain finishes, ``settle_steps`` more steps let the scene come to rest, so a
+    stack that topples counts as a failure.
+    """
+    obs, info = env.reset(seed=seed)
+    rewards: list[float] = []
+    frames = [camera.render(env.data)] if camera is not None else []
+    after = 0
+    steps = 0
+    for steps in range(1, max_steps + 1):  # noqa: B007 - steps is reported
+        obs, reward, terminated, truncated, info = env.step(chain.act(obs))
+        rewards.append(reward)
+        if camera is not None:
+            frames.append(camera.render(env.data))
+        after += chain.finished
+        if after > settle_steps or terminated or truncated:
+            break
+    return ChainResult(
+        success=bool(info["success"]),
+        steps=steps,
+        failed=chain.failed,
+        rewards=np.asarray(rewards),
+        frames=frames,
+    )

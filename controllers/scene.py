@@ -136,8 +136,7 @@ def scene_xml(scene: SceneConfig) -> str:
     <light name="key" pos="0.3 -0.6 1.2" dir="-0.2 0.5 -1" diffuse="0.8 0.8 0.8"/>
     <light name="fill" pos="-0.5 0.5 1.5" dir="0.3 -0.3 -1" diffuse="0.35 0.35 0.35"
            castshadow="false"/>
-    <camera name="front" pos="0 -0.85 0.55" xyaxes="1 0 0 0 0.55 0.835"/>
-    <camera name="top" pos="0 0 1.1" xyaxes="1 0 0 0 1 0"/>
+    <camera name="front" pos="0 -0.7 0.55" xyaxes="1 0 0 0 0.541 0.841"/>
     <camera name="side" pos="0.85 0 0.5" xyaxes="0 1 0 -0.5 0 0.866"/>
     {_table(scene)}
     {_robot()}
