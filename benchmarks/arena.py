@@ -69,8 +69,9 @@ def env_and_overhead(steps: int, seed: int) -> tuple[float, float, float]:
 
 
 def batched_rate(n: int, threads: int, steps: int) -> float:
-    venv = BlocksVecEnv(n, task="stack the red block on the blue block", threads=threads,
-                        max_episode_steps=100)
+    venv = BlocksVecEnv(
+        n, task="stack the red block on the blue block", threads=threads, max_episode_steps=100
+    )
     venv.reset(seed=0)
     rng = np.random.default_rng(0)
     actions = rng.uniform(-1, 1, size=(steps, n, 4)).astype(np.float32)
@@ -122,18 +123,23 @@ def main() -> None:
         ("raw mj_step (single physics steps/s)", f"{res['raw_mj_step_per_s']:,.0f}"),
         (f"raw physics per control step ({substeps} substeps, us)", f"{raw_us:,.0f}"),
         ("BlocksEnv.step (control steps/s)", f"{env_rate:,.0f}"),
-        ("gymnasium.make env, with checker wrappers (steps/s)",
-         f"{res['gym_make_steps_per_s']:,.0f}"),
+        (
+            "gymnasium.make env, with checker wrappers (steps/s)",
+            f"{res['gym_make_steps_per_s']:,.0f}",
+        ),
         ("overhead ratio env / raw physics (goal <= 1.25)", f"{ratio:.3f}"),
     ]
     for n in (1, 8, 64):
         for threads in (1, 2):
             key = f"batched_{n}_threads_{threads}"
             if key in res:
-                rows.append((f"BlocksVecEnv N={n}, {threads} thread(s) (env steps/s)",
-                             f"{res[key]:,.0f}"))
-    rows += [(f"render {sz}x{sz} front camera (frames/s)", f"{res[f'render_fps_{sz}']:,.1f}")
-             for sz in (128, 256)]
+                rows.append(
+                    (f"BlocksVecEnv N={n}, {threads} thread(s) (env steps/s)", f"{res[key]:,.0f}")
+                )
+    rows += [
+        (f"render {sz}x{sz} front camera (frames/s)", f"{res[f'render_fps_{sz}']:,.1f}")
+        for sz in (128, 256)
+    ]
     width = max(len(r[0]) for r in rows)
     print(f"| {'measure'.ljust(width)} | value |")
     print(f"| {'-' * width} | ----: |")

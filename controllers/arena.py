@@ -82,9 +82,7 @@ def check_action(action: np.ndarray | list[float], batch: int | None = None) -> 
     return np.clip(a, -1.0, 1.0)
 
 
-def sample_layout(
-    scene: SceneConfig, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+def sample_layout(scene: SceneConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Random non-overlapping object positions (K, 3) and yaw quaternions (K, 4)."""
     k = len(scene.objects)
     for _ in range(1000):
@@ -195,7 +193,7 @@ class BlocksArena:
         self.physics.reset(self.data, np.random.default_rng(0))
 
     @property
-    def layout(self):  # noqa: ANN201 - ObsLayout, re-exported for convenience
+    def layout(self):
         return self.physics.layout
 
     def reset(self, rng: np.random.Generator) -> np.ndarray:

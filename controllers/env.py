@@ -14,6 +14,7 @@ Registered as ``experimenter/Blocks-v0``::
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -53,7 +54,7 @@ class BlocksEnv(gym.Env[np.ndarray, np.ndarray]):
         substeps: physics steps per control step (25 x 2 ms = 20 Hz).
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 20}  # noqa: RUF012 - Gymnasium's API
 
     def __init__(
         self,
@@ -95,9 +96,7 @@ class BlocksEnv(gym.Env[np.ndarray, np.ndarray]):
         self._obs = self.physics.observe(self.data)
         return self._obs.copy(), {"success": bool(self._task.success(self._obs))}
 
-    def step(
-        self, action: np.ndarray
-    ) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         a = check_action(action)  # raises before the state is touched
         self.physics.step(self.data, a)
         self._steps += 1
@@ -108,7 +107,7 @@ class BlocksEnv(gym.Env[np.ndarray, np.ndarray]):
         truncated = self._steps >= self.max_episode_steps
         return obs.copy(), reward, terminated, truncated, {"success": success}
 
-    def render(self) -> np.ndarray | None:  # type: ignore[override]
+    def render(self) -> np.ndarray | None:
         if self.render_mode != "rgb_array":
             return None
         if self._camera is None:
@@ -130,11 +129,15 @@ class BlocksVecEnv(VectorEnv):
     ended returns its first observation of the next episode, and the last observation of
     the ended one is in ``info["final_obs"]`` (rows where ``info["_final_obs"]`` is True).
     Physics of the copies runs on ``threads`` worker threads (MuJoCo releases the GIL while
-    stepping). The task is optional: with ``task=None`` rewards are zero and ``success``
-    is False, for collecting task-agnostic data that is relabelled later.
+    stepping; default: one per core, at most one per copy). The task is optional: with
+    ``task=None`` rewards are zero and ``success`` is False, for collecting task-agnostic
+    data that is relabelled later.
     """
 
-    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
+    metadata = {  # noqa: RUF012 - Gymnasium's API
+        "autoreset_mode": AutoresetMode.SAME_STEP,
+        "render_modes": [],
+    }
 
     def __init__(
         self,
@@ -144,10 +147,12 @@ class BlocksVecEnv(VectorEnv):
         max_episode_steps: int = 200,
         terminate_on_success: bool = False,
         substeps: int = 25,
-        threads: int = 1,
+        threads: int | None = None,
     ) -> None:
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        # Results do not depend on the thread count (each copy is stepped by one thread).
+        threads = min(os.cpu_count() or 1, num_envs) if threads is None else threads
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
         _check_steps(max_episode_steps)

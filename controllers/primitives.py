@@ -204,9 +204,7 @@ class MoveAbove(Primitive):
         if self._held is None:
             return -0.025  # the finger tips
         return float(
-            self._pos(obs, self._held)[2]
-            - self.layout.half_size(self._held)
-            - self._grip(obs)[2]
+            self._pos(obs, self._held)[2] - self.layout.half_size(self._held) - self._grip(obs)[2]
         )
 
     def _act(self, obs: np.ndarray) -> np.ndarray:

@@ -12,12 +12,12 @@ import os
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
-from collections.abc import Sequence  # noqa: E402
-from pathlib import Path  # noqa: E402
+from collections.abc import Sequence
+from pathlib import Path
 
-import imageio.v3 as iio  # noqa: E402
-import mujoco  # noqa: E402
-import numpy as np  # noqa: E402
+import imageio.v3 as iio
+import mujoco
+import numpy as np
 
 CAMERAS = ("front", "side")
 """Named cameras of the scene; ``front`` looks along +y at the table."""
@@ -69,7 +69,7 @@ def _write_mp4(frames: Sequence[np.ndarray], path: Path, fps: int) -> None:
 
     with imageio.get_writer(path, fps=fps, codec="libx264", macro_block_size=8) as w:
         for f in frames:
-            w.append_data(f)
+            w.append_data(f)  # type: ignore[attr-defined]
 
 
 def filmstrip(frames: Sequence[np.ndarray], path: str | Path, count: int = 8) -> Path:

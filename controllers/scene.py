@@ -54,14 +54,10 @@ def _robot() -> str:
       <joint name="arm_x" type="slide" axis="1 0 0" range="{lo[0] - x0} {hi[0] - x0}"
              damping="5"/>
       <inertial pos="0 0 {z0 + 0.3}" mass="2" diaginertia="0.01 0.01 0.01"/>
-      <geom name="rail_x" type="box" size="0.02 0.5 0.015" pos="0 0 {z0 + 0.35}"
-            material="metal" contype="0" conaffinity="0"/>
       <body name="gantry_y" pos="0 0 0">
         <joint name="arm_y" type="slide" axis="0 1 0" range="{lo[1] - y0} {hi[1] - y0}"
                damping="5"/>
         <inertial pos="0 0 {z0 + 0.3}" mass="1" diaginertia="0.01 0.01 0.01"/>
-        <geom name="carriage" type="box" size="0.04 0.04 0.02" pos="0 0 {z0 + 0.33}"
-              material="metal" contype="0" conaffinity="0"/>
         <body name="hand" pos="{x0} {y0} {z0}" gravcomp="1">
           <joint name="arm_z" type="slide" axis="0 0 1" range="{lo[2] - z0} {hi[2] - z0}"
                  damping="5"/>

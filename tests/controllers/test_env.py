@@ -27,7 +27,10 @@ def test_env_accepts_a_spec_dict():
 @pytest.mark.filterwarnings("ignore:.*infinity.*")  # unbounded velocities are intended
 def test_gymnasium_env_checker_passes():
     env = gymnasium.make(
-        controllers.ENV_ID, task="reach the red block", render_mode="rgb_array", width=64,
+        controllers.ENV_ID,
+        task="reach the red block",
+        render_mode="rgb_array",
+        width=64,
         height=64,
     )
     check_env(env.unwrapped)
@@ -52,8 +55,18 @@ def test_same_seed_same_episode_through_the_env():
 
 def test_invalid_task_raises_one_error_listing_every_problem():
     with pytest.raises(ValueError) as err:
-        BlocksEnv(task={"stages": [{"all": [{"pred": "flies", "args": ["red"]},
-                                            {"pred": "on", "args": ["red", "pink"]}]}]})
+        BlocksEnv(
+            task={
+                "stages": [
+                    {
+                        "all": [
+                            {"pred": "flies", "args": ["red"]},
+                            {"pred": "on", "args": ["red", "pink"]},
+                        ]
+                    }
+                ]
+            }
+        )
     msg = str(err.value)
     assert "flies" in msg and "pink" in msg
 
@@ -75,7 +88,7 @@ def test_batched_copies_match_single_envs_and_auto_reset():
         single_obs, _ = env.reset(seed=10 + i)
         assert np.array_equal(single_obs, obs[i])
     for t in range(5):
-        obs, reward, term, trunc, info = venv.step(actions[t])
+        obs, reward, _, trunc, info = venv.step(actions[t])
         for i, env in enumerate(singles):
             o, r, _, tr, _ = env.step(actions[t, i])
             if tr:  # the batched copy auto-reset; its last obs is in final_obs

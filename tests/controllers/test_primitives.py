@@ -90,5 +90,12 @@ def test_unknown_primitive_or_object_is_a_clear_error():
         make_primitive(env.layout, "reach", obj="pink")
     with pytest.raises(ValueError, match="direction"):
         Push(env.layout, obj="red", direction="up")
-    assert set(PRIMITIVES) == {"reach", "grasp", "lift", "move_above", "place_on", "release",
-                               "push"}
+    assert set(PRIMITIVES) == {
+        "reach",
+        "grasp",
+        "lift",
+        "move_above",
+        "place_on",
+        "release",
+        "push",
+    }

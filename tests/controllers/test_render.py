@@ -38,5 +38,5 @@ def test_episode_to_gif_mp4_and_filmstrip(tmp_path):
     assert len(result.frames) // 2 < iio.imread(gif).shape[0] <= len(result.frames)
     assert mp4.stat().st_size > 1000
     assert iio.imread(strip).shape == (96, 96 * 6, 3)
-    with pytest.raises(ValueError, match="gif or .mp4"):
+    with pytest.raises(ValueError, match=r"\.gif or \.mp4"):
         save_video(result.frames, tmp_path / "x.avi")

@@ -1,0 +1,5 @@
+import sys
+
+from experimenter.cli import main
+
+sys.exit(main())
