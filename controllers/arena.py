@@ -14,7 +14,8 @@ the state is unchanged. One control step holds the action for ``substeps`` physi
 (default 25 x 2 ms = 20 Hz). The observation layout is documented in ``controllers.layout``.
 
 Observations are read from ``qpos``/``qvel`` (exact at the end of the control step); the
-finger-contact flags come from the contacts of the last physics substep.
+finger-contact flags come from contact sensors, i.e. the contacts of the last physics
+substep.
 """
 
 from __future__ import annotations
@@ -42,8 +43,7 @@ class _Index:
     finger_qpos: np.ndarray  # (2,) left, right
     obj_qpos: np.ndarray  # (K, 7) free joint position + quaternion
     obj_qvel: np.ndarray  # (K, 3) free joint linear velocity (world frame)
-    geom_obj: np.ndarray  # (ngeom,) object index or -1
-    geom_finger: np.ndarray  # (ngeom,) 0 left pad, 1 right pad, -1 otherwise
+    touch: slice  # sensordata of the (object, left/right pad) contact sensors, K x 2
 
 
 def _index(model: mujoco.MjModel, scene: SceneConfig) -> _Index:
@@ -53,20 +53,17 @@ def _index(model: mujoco.MjModel, scene: SceneConfig) -> _Index:
     arm = [jnt(n) for n in ("arm_x", "arm_y", "arm_z")]
     fingers = [jnt(n) for n in ("finger_left", "finger_right")]
     objs = [jnt(f"{o.name}_joint") for o in scene.objects]
-    geom_obj = np.full(model.ngeom, -1, dtype=np.int64)
-    for k, o in enumerate(scene.objects):
-        geom_obj[model.geom(o.name).id] = k
-    geom_finger = np.full(model.ngeom, -1, dtype=np.int64)
-    geom_finger[model.geom("pad_left").id] = 0
-    geom_finger[model.geom("pad_right").id] = 1
+    first = model.sensor(f"touch_{scene.objects[0].name}_left")
+    start = int(first.adr[0])
+    if model.nsensordata != start + 2 * len(scene.objects):
+        raise RuntimeError("contact sensors are expected last in the model, one float each")
     return _Index(
         arm_qpos=np.array([int(j.qposadr[0]) for j in arm]),
         arm_qvel=np.array([int(j.dofadr[0]) for j in arm]),
         finger_qpos=np.array([int(j.qposadr[0]) for j in fingers]),
         obj_qpos=np.array([np.arange(int(j.qposadr[0]), int(j.qposadr[0]) + 7) for j in objs]),
         obj_qvel=np.array([np.arange(int(j.dofadr[0]), int(j.dofadr[0]) + 3) for j in objs]),
-        geom_obj=geom_obj,
-        geom_finger=geom_finger,
+        touch=slice(start, start + 2 * len(scene.objects)),
     )
 
 
@@ -160,16 +157,7 @@ class Physics:
         per[:, 0:7] = pq
         per[:, 7:10] = qvel[ix.obj_qvel]
         per[:, 10:13] = pq[:, :3] - grip
-        per[:, 13:15] = 0.0
-        ncon = data.ncon
-        if ncon:
-            g = data.contact.geom[:ncon]
-            f0, f1 = ix.geom_finger[g[:, 0]], ix.geom_finger[g[:, 1]]
-            o0, o1 = ix.geom_obj[g[:, 0]], ix.geom_obj[g[:, 1]]
-            a = (f0 >= 0) & (o1 >= 0)
-            b = (f1 >= 0) & (o0 >= 0)
-            per[o1[a], 13 + f0[a]] = 1.0
-            per[o0[b], 13 + f1[b]] = 1.0
+        per[:, 13:15] = (data.sensordata[ix.touch] > 0).reshape(k, 2)
         return obs
 
     def set_object_pose(

@@ -111,6 +111,18 @@ def _actuators() -> str:
               forcerange="-12 12"/>"""
 
 
+def _sensors(scene: SceneConfig) -> str:
+    # One contact sensor per (object, finger pad): the observation's contact flags are then
+    # a plain slice of sensordata, computed in C during the step.
+    return "".join(
+        f"""
+    <contact name="touch_{o.name}_{side}" geom1="pad_{side}" geom2="{o.name}" data="found"
+             num="1"/>"""
+        for o in scene.objects
+        for side in ("left", "right")
+    )
+
+
 def scene_xml(scene: SceneConfig) -> str:
     """The whole MJCF document for ``scene``."""
     return f"""<mujoco model="experimenter_blocks">
@@ -140,5 +152,7 @@ def scene_xml(scene: SceneConfig) -> str:
   </worldbody>
   <actuator>{_actuators()}
   </actuator>
+  <sensor>{_sensors(scene)}
+  </sensor>
 </mujoco>
 """
