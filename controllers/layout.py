@@ -34,6 +34,7 @@ Total size: ``7 + 15 K`` (52 for the default three blocks).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -140,17 +141,30 @@ class ObsLayout:
     def table_z(self) -> float:
         return self.scene.table_z
 
+    @cached_property
+    def _indices(self) -> dict[str, int]:
+        # Predicates look objects up by name dozens of times per reward call.
+        return {name: i for i, name in enumerate(self.object_names)}
+
+    @cached_property
+    def _half_sizes(self) -> dict[str, float]:
+        return {o.name: o.size / 2 for o in self.scene.objects}
+
     def index(self, name: str) -> int:
         """Position of object ``name`` in the scene; a clear error for an unknown name."""
-        try:
-            return self.object_names.index(name)
-        except ValueError:
-            raise KeyError(
-                f"unknown object {name!r}; this scene has {list(self.object_names)}"
-            ) from None
+        i = self._indices.get(name)
+        if i is None:
+            raise KeyError(f"unknown object {name!r}; this scene has {list(self.object_names)}")
+        return i
 
     def half_size(self, name: str) -> float:
-        return self.scene.objects[self.index(name)].size / 2
+        self.index(name)  # the clear error for an unknown name
+        return self._half_sizes[name]
+
+    def contact_index(self, name: str) -> tuple[int, int]:
+        """Indices of object ``name``'s (left, right) finger-contact flags in the vector."""
+        b = self._base(name)
+        return b + 13, b + 14
 
     def _base(self, name: str) -> int:
         return GRIPPER_DIM + OBJECT_DIM * self.index(name)
