@@ -1,0 +1,316 @@
+"""The library's write side and single-skill reads: add, get, status changes, evaluations.
+
+Every function takes the SQLAlchemy session first and the rest by keyword; the caller owns
+the transaction (``Database.session()``), so a refused change leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import BindParameter, Table, bindparam, case, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from controllers.layout import SceneConfig
+from controllers.tasks import TaskSpec, TaskSpecError, canonical_instruction, validate
+from controllers.tasks.validate import SceneLike
+from skills.errors import SkillError, UnknownSkill
+from skills.features import spec_features
+from skills.schemas import EvaluationCreate, EvaluationPublic, SkillPublic
+from skills.status import check_transition, parse_decided_by, parse_kind, parse_status
+from storage.enums import DecidedBy, SkillKind, SkillStatus
+from storage.models import Evaluation, Skill, SkillComponent, SkillFeature, SkillStatusChange
+from storage.types import utcnow
+
+_PRIMITIVE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def default_scene() -> tuple[str, ...]:
+    """Object names of the default scene (red, green, blue)."""
+    return SceneConfig().object_names
+
+
+def parse_skill_spec(spec: TaskSpec | Mapping[str, Any] | str, scene: SceneLike) -> TaskSpec:
+    """A validated, canonical spec; a bad one is a ``SkillError`` listing every problem."""
+    try:
+        return validate(spec, scene).canonical()
+    except TaskSpecError as e:
+        raise SkillError(str(e)) from None
+
+
+def find_skill(
+    session: Session, *, spec: TaskSpec | Mapping[str, Any] | str, scene: SceneLike | None = None
+) -> SkillPublic | None:
+    """The library's skill for ``spec`` (same canonical spec), or ``None``."""
+    parsed = parse_skill_spec(spec, scene if scene is not None else default_scene())
+    row = session.scalar(select(Skill).where(Skill.spec_hash == parsed.spec_hash()))
+    return SkillPublic.model_validate(row) if row is not None else None
+
+
+def add_skill(
+    session: Session,
+    *,
+    spec: TaskSpec | Mapping[str, Any] | str,
+    kind: SkillKind | str = SkillKind.LEARNED,
+    scene: SceneLike | None = None,
+    wording: str | None = None,
+    description: str = "",
+    primitive: str | None = None,
+    primitive_args: Mapping[str, Any] | None = None,
+    components: Sequence[int] = (),
+    status: SkillStatus | str = SkillStatus.PROPOSED,
+    decided_by: DecidedBy | str = DecidedBy.PLANNER,
+    actor: str | None = None,
+    reason: str = "",
+    experiment_id: int | None = None,
+    task_id: int | None = None,
+    decision_id: int | None = None,
+    parent_id: int | None = None,
+) -> SkillPublic:
+    """Add the skill for ``spec``, or return the existing one with the same spec hash.
+
+    ``spec`` is validated against ``scene`` (default: red, green, blue) and stored in
+    canonical form with its canonical instruction; ``wording`` keeps the proposer's words.
+    A ``primitive`` skill names its scripted controller (``primitive``, ``primitive_args``);
+    a ``composite`` lists the ids of its ``components`` in execution order. The creation is
+    the first row of the status history (``decided_by``, ``actor``, ``reason``).
+    Raises ``SkillError`` on any bad input, before anything is written.
+    """
+    parsed = parse_skill_spec(spec, scene if scene is not None else default_scene())
+    kind_, status_ = parse_kind(kind), parse_status(status)
+    decider = parse_decided_by(decided_by)
+    _check_execution(kind_, primitive, primitive_args, components)
+    existing = session.scalar(select(Skill).where(Skill.spec_hash == parsed.spec_hash()))
+    if existing is not None:
+        return SkillPublic.model_validate(existing)
+    for ref in (*components, *([parent_id] if parent_id is not None else [])):
+        if session.get(Skill, ref) is None:
+            raise UnknownSkill(ref)
+    skill = Skill(
+        spec_hash=parsed.spec_hash(),
+        spec=parsed.model_dump(mode="json", exclude_none=True),
+        instruction=canonical_instruction(parsed),
+        wording=wording,
+        description=description,
+        kind=kind_.value,
+        status=status_.value,
+        primitive=primitive,
+        primitive_args=dict(primitive_args) if primitive_args is not None else None,
+        stages=len(parsed.stages),
+        experiment_id=experiment_id,
+        task_id=task_id,
+        decision_id=decision_id,
+        parent_id=parent_id,
+    )
+    try:
+        # A savepoint: a concurrent writer adding the same spec (PostgreSQL) loses cleanly.
+        with session.begin_nested():
+            session.add(skill)
+            session.flush()
+    except IntegrityError:
+        winner = session.scalar(select(Skill).where(Skill.spec_hash == parsed.spec_hash()))
+        if winner is None:
+            raise
+        return SkillPublic.model_validate(winner)
+    session.add_all(SkillFeature(skill_id=skill.id, feature=f) for f in spec_features(parsed))
+    session.add_all(
+        SkillComponent(composite_id=skill.id, position=i, component_id=c)
+        for i, c in enumerate(components)
+    )
+    session.add(
+        SkillStatusChange(
+            skill_id=skill.id,
+            from_status=None,
+            to_status=status_.value,
+            decided_by=decider.value,
+            actor=actor,
+            decision_id=decision_id,
+            reason=reason or "added",
+        )
+    )
+    session.flush()
+    return SkillPublic.model_validate(skill)
+
+
+def _check_execution(
+    kind: SkillKind,
+    primitive: str | None,
+    primitive_args: Mapping[str, Any] | None,
+    components: Sequence[int],
+) -> None:
+    if kind is SkillKind.PRIMITIVE:
+        if not primitive or not _PRIMITIVE_NAME.match(primitive):
+            raise SkillError(
+                f"a primitive skill names its scripted controller: got primitive={primitive!r}; "
+                "give e.g. primitive='grasp', primitive_args={'obj': 'red'}"
+            )
+    elif primitive is not None or primitive_args is not None:
+        raise SkillError(f"only primitive skills take primitive/primitive_args, not {kind.value}")
+    if kind is SkillKind.COMPOSITE and len(components) < 2:
+        raise SkillError(
+            f"a composite skill lists at least 2 component skill ids; got {list(components)}"
+        )
+    if kind is not SkillKind.COMPOSITE and components:
+        raise SkillError(f"only composite skills have components, not {kind.value} skills")
+
+
+def _skill(session: Session, skill_id: int, *, lock: bool = False) -> Skill:
+    query = select(Skill).where(Skill.id == skill_id)
+    if lock:
+        query = query.with_for_update()  # PostgreSQL: one status change at a time
+    skill = session.scalar(query)
+    if skill is None:
+        raise UnknownSkill(skill_id)
+    return skill
+
+
+def get_skill(session: Session, *, skill_id: int) -> SkillPublic:
+    """The skill ``skill_id``; ``UnknownSkill`` if there is none."""
+    return SkillPublic.model_validate(_skill(session, skill_id))
+
+
+def set_status(
+    session: Session,
+    *,
+    skill_id: int,
+    status: SkillStatus | str,
+    decided_by: DecidedBy | str,
+    reason: str,
+    actor: str | None = None,
+    decision_id: int | None = None,
+) -> SkillPublic:
+    """Move a skill to ``status`` through the state machine and record who decided and why.
+
+    Raises ``TransitionRefused`` (naming the allowed transitions) for any other change.
+    """
+    target, decider = parse_status(status), parse_decided_by(decided_by)
+    skill = _skill(session, skill_id, lock=True)
+    current = SkillStatus(skill.status)
+    check_transition(skill_id, current, target)
+    skill.status, skill.updated_at = target.value, utcnow()
+    session.add(
+        SkillStatusChange(
+            skill_id=skill_id,
+            from_status=current.value,
+            to_status=target.value,
+            decided_by=decider.value,
+            actor=actor,
+            decision_id=decision_id,
+            reason=reason,
+        )
+    )
+    session.flush()
+    return SkillPublic.model_validate(skill)
+
+
+def record_evaluation(
+    session: Session,
+    *,
+    skill_id: int,
+    episodes: int,
+    successes: int,
+    mean_return: float | None = None,
+    env_steps: int = 0,
+    experiment_id: int | None = None,
+    iteration_id: int | None = None,
+) -> EvaluationPublic:
+    """Record one measurement of a skill; it becomes the skill's newest figures."""
+    item = _evaluation_input(
+        skill_id=skill_id,
+        episodes=episodes,
+        successes=successes,
+        mean_return=mean_return,
+        env_steps=env_steps,
+        experiment_id=experiment_id,
+        iteration_id=iteration_id,
+    )
+    _skill(session, skill_id)
+    row = Evaluation(**item.model_dump(), success_rate=item.successes / item.episodes)
+    session.add(row)
+    session.flush()
+    _update_summaries(session, [item], [row.created_at])
+    return EvaluationPublic.model_validate(row)
+
+
+def _evaluation_input(**fields: Any) -> EvaluationCreate:
+    if fields["episodes"] <= 0:
+        raise SkillError(f"episodes must be positive, got {fields['episodes']}")
+    if not 0 <= fields["successes"] <= fields["episodes"]:
+        raise SkillError(
+            f"successes must be between 0 and episodes ({fields['episodes']}), "
+            f"got {fields['successes']}"
+        )
+    return EvaluationCreate(**fields)
+
+
+def record_evaluations(session: Session, *, evaluations: Sequence[EvaluationCreate]) -> int:
+    """Record many measurements at once (in order: the last per skill is its newest).
+
+    Returns how many were stored. Unknown skill ids raise ``UnknownSkill`` before writing.
+    """
+    items = [_evaluation_input(**e.model_dump()) for e in evaluations]
+    if not items:
+        return 0
+    ids = sorted({e.skill_id for e in items})
+    known: set[int] = set()
+    for start in range(0, len(ids), 10_000):
+        chunk = ids[start : start + 10_000]
+        known.update(session.scalars(select(Skill.id).where(Skill.id.in_(chunk))))
+    missing = [i for i in ids if i not in known]
+    if missing:
+        raise UnknownSkill(missing[0])
+    now = utcnow()
+    session.execute(
+        insert(Evaluation),
+        [
+            {**e.model_dump(), "success_rate": e.successes / e.episodes, "created_at": now}
+            for e in items
+        ],
+    )
+    _update_summaries(session, items, [now] * len(items))
+    return len(items)
+
+
+def _update_summaries(
+    session: Session, items: Sequence[EvaluationCreate], times: Sequence[Any]
+) -> None:
+    """Copy each skill's newest evaluation onto its row; keep the best and the count."""
+    newest: OrderedDict[int, tuple[EvaluationCreate, Any, int]] = OrderedDict()
+    for item, when in zip(items, times, strict=True):
+        count = newest[item.skill_id][2] + 1 if item.skill_id in newest else 1
+        newest[item.skill_id] = (item, when, count)
+    table = Skill.__table__
+    assert isinstance(table, Table)
+    rate: BindParameter[float] = bindparam("rate")
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("sid"))
+        .values(
+            evaluations=table.c.evaluations + bindparam("n"),
+            success_rate=rate,
+            best_success_rate=case(
+                (func.coalesce(table.c.best_success_rate, -1.0) < rate, rate),
+                else_=table.c.best_success_rate,
+            ),
+            env_steps=bindparam("steps"),
+            evaluated_at=bindparam("when"),
+        )
+    )
+    session.execute(
+        stmt,
+        [
+            {
+                "sid": sid,
+                "n": count,
+                "rate": item.successes / item.episodes,
+                "steps": item.env_steps,
+                "when": when,
+            }
+            for sid, (item, when, count) in newest.items()
+        ],
+    )
+    session.expire_all()  # ORM copies of the updated skills are stale now

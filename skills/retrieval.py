@@ -1,0 +1,199 @@
+"""Retrieval for decomposition: the library skills nearest to a subtask.
+
+A subtask comes as a spec, as text, or both (text that parses as an instruction of the task
+language yields a spec too). Two stages, so that a query costs about the same at any
+library size:
+
+1. **Candidates** from the indexes: the skill with the same spec hash; the skills sharing
+   the most atoms with the subtask (``skill_features``: atoms of the last stage weigh 3,
+   other atoms 2); the full-text matches of its words (any word).
+2. **Scoring** of those candidates in Python:
+   - *structure*: weighted overlap of atoms (``pred(args)``); an atom weighs 2 in the last
+     stage (what the skill achieves), 1 in an earlier stage, 0.5 as a constraint; two atoms
+     with the same key match in proportion to their parameters' closeness (relative
+     difference of lengths, equality of regions). 70 % of the score, plus 15 % each for the
+     overlap of predicates and of objects (partial credit when atoms differ);
+   - *text*: Dice overlap of content words (synonyms such as grab/grasp and cube/block are
+     folded, ``skills.features.words``) of the subtask's text (or its canonical
+     instruction) and the skill's instruction and wording;
+   - combined: ``0.8 * structure + 0.2 * text`` with a spec, ``text`` alone without.
+
+Retired and failed skills are left out unless ``status`` asks for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from controllers.tasks import (
+    PREDICATES,
+    Atom,
+    InstructionError,
+    TaskSpec,
+    TaskSpecError,
+    canonical_instruction,
+    parse_instruction,
+)
+from controllers.tasks.validate import SceneLike
+from skills.errors import SkillError
+from skills.features import atom_key, words
+from skills.library import default_scene, parse_skill_spec
+from skills.schemas import Neighbour, SkillPublic
+from skills.search import query_words, search_ids
+from skills.status import parse_status
+from storage.enums import SkillStatus
+from storage.models import Skill, SkillFeature
+
+CANDIDATES = 200
+"""Skills scored per query, from the feature index."""
+TEXT_CANDIDATES = 50
+"""Skills scored per query, from full-text search."""
+DEFAULT_STATUSES = (SkillStatus.PROPOSED, SkillStatus.TRAINING, SkillStatus.LEARNED)
+STRUCTURE_WEIGHT = 0.8
+FINAL, EARLIER, CONSTRAINT = 2.0, 1.0, 0.5
+
+
+def nearest_skills(
+    session: Session,
+    *,
+    spec: TaskSpec | Mapping[str, Any] | str | None = None,
+    text: str | None = None,
+    k: int = 5,
+    status: SkillStatus | str | Sequence[SkillStatus | str] | None = None,
+    scene: SceneLike | None = None,
+) -> list[Neighbour]:
+    """The ``k`` library skills nearest to a subtask, best first (see the module docstring).
+
+    Give ``spec`` (validated against ``scene``), ``text`` (the planner's wording), or both.
+    """
+    if spec is None and not text:
+        raise SkillError("give the subtask as a spec, as text, or both")
+    if not 1 <= k <= 100:
+        raise SkillError(f"k must be between 1 and 100, got {k}")
+    names = scene if scene is not None else default_scene()
+    parsed = parse_skill_spec(spec, names) if spec is not None else _try_parse(text or "", names)
+    given = [status] if isinstance(status, str) else list(status or DEFAULT_STATUSES)
+    statuses = {parse_status(s).value for s in given}
+
+    ids: dict[int, None] = {}  # ordered set
+    if parsed is not None:
+        exact = session.scalar(select(Skill.id).where(Skill.spec_hash == parsed.spec_hash()))
+        if exact is not None:
+            ids[exact] = None
+        ids.update(dict.fromkeys(_feature_candidates(session, parsed)))
+    query_text = text or (canonical_instruction(parsed) if parsed is not None else "")
+    if query_words(query_text):
+        hits = search_ids(session, query=query_text, limit=TEXT_CANDIDATES, all_words=False)
+        ids.update(dict.fromkeys(i for i, _ in hits))
+    if not ids:
+        return []
+
+    rows = session.scalars(select(Skill).where(Skill.id.in_(list(ids))))
+    query_atoms = _weighted_atoms(parsed) if parsed is not None else {}
+    query_words_ = words(query_text)
+    scored = []
+    for row in rows:
+        if row.status not in statuses:
+            continue
+        structure = (
+            _structure(query_atoms, _weighted_atoms(TaskSpec.model_validate(row.spec)))
+            if parsed is not None
+            else 0.0
+        )
+        text_score = _dice(query_words_, words(f"{row.instruction} {row.wording or ''}"))
+        score = (
+            STRUCTURE_WEIGHT * structure + (1 - STRUCTURE_WEIGHT) * text_score
+            if parsed is not None
+            else text_score
+        )
+        scored.append((score, structure, text_score, row))
+    scored.sort(key=lambda t: (-t[0], t[3].id))
+    return [
+        Neighbour(skill=SkillPublic.model_validate(r), score=s, structure=st, text=tx)
+        for s, st, tx, r in scored[:k]
+    ]
+
+
+def _try_parse(text: str, scene: SceneLike) -> TaskSpec | None:
+    """The spec of ``text`` if it reads as an instruction of the task language."""
+    try:
+        return parse_instruction(text, scene)
+    except (InstructionError, TaskSpecError):
+        return None
+
+
+def _feature_candidates(session: Session, spec: TaskSpec) -> list[int]:
+    """Ids of the skills sharing the most (weighted) atoms with ``spec``."""
+    final = {f"final:{atom_key(a)}" for a in spec.stages[-1].all}
+    anywhere = {f"atom:{atom_key(a)}" for a in spec.atoms()}
+    weight = case((SkillFeature.feature.in_(sorted(final)), 3), else_=2)
+    total = func.sum(weight)
+    query = (
+        select(SkillFeature.skill_id)
+        .where(SkillFeature.feature.in_(sorted(final | anywhere)))
+        .group_by(SkillFeature.skill_id)
+        .order_by(total.desc(), SkillFeature.skill_id)
+        .limit(CANDIDATES)
+    )
+    return list(session.scalars(query))
+
+
+WeightedAtoms = dict[str, tuple[float, Atom]]
+
+
+def _weighted_atoms(spec: TaskSpec) -> WeightedAtoms:
+    out: WeightedAtoms = {}
+    last = len(spec.stages) - 1
+    located = [
+        (FINAL if i == last else EARLIER, a) for i, s in enumerate(spec.stages) for a in s.all
+    ]
+    located += [(CONSTRAINT, a) for a in spec.constraints]
+    for weight, atom in located:
+        key = atom_key(atom)
+        if key not in out or out[key][0] < weight:
+            out[key] = (weight, atom)
+    return out
+
+
+def _params_match(a: Atom, b: Atom) -> float:
+    """1 for equal parameters, less as lengths differ (relative), 0 for another region."""
+    pred = PREDICATES[a.pred]
+    pa, pb = pred.resolve(a.params()), pred.resolve(b.params())
+    score = 1.0
+    for name in pred.params:
+        x, y = pa.get(name), pb.get(name)
+        if isinstance(x, float | int) and isinstance(y, float | int):
+            score *= 1.0 - min(1.0, abs(x - y) / max(abs(x), abs(y), 1e-3))
+        elif x != y:
+            score = 0.0
+    return score
+
+
+def _structure(query: WeightedAtoms, skill: WeightedAtoms) -> float:
+    """Similarity in [0, 1] of two specs' weighted atoms, predicates and objects."""
+    matched = union = 0.0
+    for key in query.keys() | skill.keys():
+        wq, aq = query.get(key, (0.0, None))
+        ws, as_ = skill.get(key, (0.0, None))
+        union += max(wq, ws)
+        if aq is not None and as_ is not None:
+            matched += min(wq, ws) * _params_match(aq, as_)
+    atoms = matched / union if union else 0.0
+    preds = _jaccard({a.pred for _, a in query.values()}, {a.pred for _, a in skill.values()})
+    objs = _jaccard(
+        {o for _, a in query.values() for o in a.args},
+        {o for _, a in skill.values() for o in a.args},
+    )
+    return 0.7 * atoms + 0.15 * preds + 0.15 * objs
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0
+
+
+def _dice(a: set[str], b: set[str]) -> float:
+    return 2 * len(a & b) / (len(a) + len(b)) if a or b else 0.0
