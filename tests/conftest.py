@@ -3,3 +3,6 @@
 import os
 
 os.environ.setdefault("MUJOCO_GL", "egl")
+
+# Database fixtures (SQLite and a real PostgreSQL) for the storage and skills tests.
+pytest_plugins = ["db_fixtures"]

@@ -11,16 +11,10 @@ from typing import Any
 from alembic import context
 from sqlalchemy import create_engine
 
+from storage.migrate import include_object
 from storage.models import Base
 
 target_metadata = Base.metadata
-
-
-def include_object(
-    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
-) -> bool:
-    """Leave the full-text search objects (made by hand in a migration) out of autogenerate."""
-    return not (name or "").startswith(("skills_fts", "ix_skills_search"))
 
 
 def _configure_and_run(connection: Any) -> None:

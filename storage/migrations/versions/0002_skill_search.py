@@ -1,4 +1,7 @@
-"""Full-text search over skills: SQLite FTS5 kept by triggers; PostgreSQL GIN on tsvector.
+"""Full-text search over skills: SQLite FTS5 kept by triggers; PostgreSQL tsvector + GIN.
+
+On PostgreSQL the document is a generated column (``search_document``, not in the models:
+the database fills it), so ranking reads a stored vector instead of re-parsing the text.
 
 Revision ID: 0002
 Revises: 0001
@@ -13,8 +16,6 @@ down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The indexed text; storage.search.PG_DOCUMENT must stay the same expression so that
-# PostgreSQL uses the index.
 PG_DOCUMENT = (
     "to_tsvector('english', instruction || ' ' || coalesce(wording, '') || ' ' || description)"
 )
@@ -25,7 +26,11 @@ FTS_OLD = "old.id, old.instruction, coalesce(old.wording, ''), old.description"
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"CREATE INDEX ix_skills_search ON skills USING gin ({PG_DOCUMENT})")
+        op.execute(
+            "ALTER TABLE skills ADD COLUMN search_document tsvector "
+            f"GENERATED ALWAYS AS ({PG_DOCUMENT}) STORED"
+        )
+        op.execute("CREATE INDEX ix_skills_search ON skills USING gin (search_document)")
         return
     # External-content table: the text stays in `skills`, FTS5 holds only the index.
     op.execute(
@@ -53,6 +58,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX ix_skills_search")
+        op.execute("ALTER TABLE skills DROP COLUMN search_document")
         return
     for trigger in ("skills_fts_insert", "skills_fts_delete", "skills_fts_update"):
         op.execute(f"DROP TRIGGER {trigger}")
