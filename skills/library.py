@@ -7,7 +7,6 @@ the transaction (``Database.session()``), so a refused change leaves nothing beh
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -279,13 +278,18 @@ def _update_summaries(
     session: Session, items: Sequence[EvaluationCreate], times: Sequence[Any]
 ) -> None:
     """Copy each skill's newest evaluation onto its row; keep the best and the count."""
-    newest: OrderedDict[int, tuple[EvaluationCreate, Any, int]] = OrderedDict()
+    newest: dict[int, tuple[EvaluationCreate, Any]] = {}
+    counts: dict[int, int] = {}
+    best: dict[int, float] = {}
     for item, when in zip(items, times, strict=True):
-        count = newest[item.skill_id][2] + 1 if item.skill_id in newest else 1
-        newest[item.skill_id] = (item, when, count)
+        rate_ = item.successes / item.episodes
+        newest[item.skill_id] = (item, when)
+        counts[item.skill_id] = counts.get(item.skill_id, 0) + 1
+        best[item.skill_id] = max(best.get(item.skill_id, 0.0), rate_)
     table = Skill.__table__
     assert isinstance(table, Table)
     rate: BindParameter[float] = bindparam("rate")
+    top: BindParameter[float] = bindparam("top")
     stmt = (
         update(table)
         .where(table.c.id == bindparam("sid"))
@@ -293,7 +297,7 @@ def _update_summaries(
             evaluations=table.c.evaluations + bindparam("n"),
             success_rate=rate,
             best_success_rate=case(
-                (func.coalesce(table.c.best_success_rate, -1.0) < rate, rate),
+                (func.coalesce(table.c.best_success_rate, -1.0) < top, top),
                 else_=table.c.best_success_rate,
             ),
             env_steps=bindparam("steps"),
@@ -305,12 +309,13 @@ def _update_summaries(
         [
             {
                 "sid": sid,
-                "n": count,
+                "n": counts[sid],
                 "rate": item.successes / item.episodes,
+                "top": best[sid],
                 "steps": item.env_steps,
                 "when": when,
             }
-            for sid, (item, when, count) in newest.items()
+            for sid, (item, when) in newest.items()
         ],
     )
     session.expire_all()  # ORM copies of the updated skills are stale now
