@@ -12,6 +12,7 @@ Features are short strings stored in ``skill_features``:
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from controllers.tasks import Atom, TaskSpec
@@ -56,10 +57,12 @@ SYNONYMS = {
 
 
 def words(text: str) -> set[str]:
-    """Content words of ``text``, lower-cased, with synonyms mapped to the task language's."""
-    out = set()
+    """Content words of ``text`` and their bigrams (``red>blue``), lower-cased, synonyms mapped
+    to the task language's words. Bigrams keep the order: "stack red on blue" and "stack blue
+    on red" share their words but not their bigrams."""
+    seq = []
     for word in re.findall(r"[a-z0-9]+", text.lower()):
         word = SYNONYMS.get(word, word)
         if word not in STOPWORDS and len(word) > 1:
-            out.add(word.removesuffix("s") if len(word) > 3 else word)
-    return out
+            seq.append(word.removesuffix("s") if len(word) > 3 else word)
+    return set(seq) | {f"{a}>{b}" for a, b in itertools.pairwise(seq)}
