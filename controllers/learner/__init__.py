@@ -1,0 +1,18 @@
+"""The language-conditioned actor-critic: one SAC policy learns every task from all data.
+
+Imports torch and MuJoCo; ``controllers`` and ``controllers.tasks`` stay free of both.
+"""
+
+from controllers.learner.config import LearnerConfig
+from controllers.learner.learner import CollectStats, EvalResult, Learner, train_tasks
+from controllers.learner.replay import ReplayBuffer, Source
+
+__all__ = [
+    "CollectStats",
+    "EvalResult",
+    "Learner",
+    "LearnerConfig",
+    "ReplayBuffer",
+    "Source",
+    "train_tasks",
+]

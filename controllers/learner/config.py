@@ -1,0 +1,90 @@
+"""The learner's settings: one typed dataclass, a docstring under every field."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+
+@dataclass
+class LearnerConfig:
+    """Hyper-parameters of the language-conditioned SAC learner."""
+
+    hidden: tuple[int, ...] = (256, 256)
+    """Hidden layer sizes of the actor and of each critic."""
+    n_critics: int = 2
+    """Critics in the ensemble (2 = the twin critics of SAC); targets use their minimum."""
+    batch_size: int = 256
+    """Transitions per gradient update."""
+    gamma: float = 0.95
+    """Discount factor (episodes are ~50-150 control steps at 20 Hz)."""
+    tau: float = 0.005
+    """Polyak factor of the target critics."""
+    actor_lr: float = 3e-4
+    """Adam learning rate of the actor."""
+    critic_lr: float = 3e-4
+    """Adam learning rate of the critics and the instruction encoder."""
+    alpha_lr: float = 3e-4
+    """Adam learning rate of the entropy temperature."""
+    init_alpha: float = 0.1
+    """Initial entropy temperature."""
+    target_entropy: float | None = None
+    """Entropy target; ``None`` means ``-action_dim``."""
+    bc_weight: float = 0.0
+    """Weight of the behaviour-cloning term on skill-chain transitions that make progress on
+    the sampled task (0 = pure RL)."""
+    conditioning: Literal["concat", "film"] = "concat"
+    """How the instruction embedding enters the networks: concatenated to the input, or
+    concatenated and also modulating every hidden layer (FiLM)."""
+    text_dim: int = 64
+    """Width of the instruction encoder (token embeddings and its output)."""
+    text_buckets: int = 4096
+    """Hashed feature buckets of the tokenizer (unseen words never fail; they share buckets)."""
+    max_tokens: int = 48
+    """Instructions are cut to this many words."""
+    buffer_capacity: int = 1_000_000
+    """Replay capacity in transitions (about 434 bytes each for three blocks)."""
+    buffer_chunk: int = 65_536
+    """Transitions per file when the replay is saved (only changed chunks are rewritten)."""
+    obs_clip: float = 10.0
+    """Normalised observations are clipped to this many standard deviations."""
+    episode_steps: int = 100
+    """Control steps per collected and evaluated episode."""
+    num_envs: int = 8
+    """Arena copies stepped together during collection and evaluation."""
+    random_steps: int = 2_000
+    """Env steps of uniform random actions before the policy acts (per learner)."""
+    relabel_chunk: int = 16
+    """Updates whose batches are sampled and relabelled together (amortises the cost)."""
+    device: str = "cpu"
+    """Torch device: ``cpu``, ``cuda``, ``cuda:1`` or ``auto`` (cuda when available)."""
+    seed: int = 0
+    """Seed of every random number generator the learner owns."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Free-form notes stored with checkpoints (never read by the learner)."""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.hidden or min(self.hidden) < 1:
+            problems.append(f"hidden must be positive sizes, got {self.hidden}")
+        if self.n_critics < 1:
+            problems.append(f"n_critics must be >= 1, got {self.n_critics}")
+        if not 0.0 < self.gamma < 1.0:
+            problems.append(f"gamma must be in (0, 1), got {self.gamma}")
+        if not 0.0 < self.tau <= 1.0:
+            problems.append(f"tau must be in (0, 1], got {self.tau}")
+        if self.bc_weight < 0:
+            problems.append(f"bc_weight must be >= 0, got {self.bc_weight}")
+        if self.conditioning not in ("concat", "film"):
+            problems.append(f"conditioning must be 'concat' or 'film', got {self.conditioning!r}")
+        if self.batch_size < 1 or self.buffer_capacity < self.batch_size:
+            problems.append(
+                f"need 1 <= batch_size <= buffer_capacity, got {self.batch_size}, "
+                f"{self.buffer_capacity}"
+            )
+        if problems:
+            raise ValueError("invalid LearnerConfig: " + "; ".join(problems))
+        self.hidden = tuple(self.hidden)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

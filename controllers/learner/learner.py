@@ -1,0 +1,385 @@
+"""The learner: collect with the batched arena, update on relabelled replay, evaluate, save.
+
+One policy conditioned on a task's canonical instruction learns every active task from
+every stored transition, whoever collected it::
+
+    learner = Learner(LearnerConfig(seed=0))
+    reach = learner.add_task("reach the red block")
+    learner.set_weights({reach: 1.0})
+    learner.collect(2_000)                 # policy (random at first) in the arena
+    learner.update(2_000)                  # gradient steps on relabelled batches
+    learner.evaluate(reach, episodes=20)   # deterministic actions, fixed seeds
+    learner.save("ckpt/")                  # networks, optimiser, replay, RNG states
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from controllers.arena import ACTION_DIM
+from controllers.env import BlocksVecEnv
+from controllers.layout import SceneConfig
+from controllers.learner.config import LearnerConfig
+from controllers.learner.replay import ReplayBuffer, Source
+from controllers.learner.sac import SAC, Batch
+from controllers.learner.tasks import Normalizer, TaskSet
+from controllers.learner.text import tokenize
+from controllers.primitives import Chain
+from controllers.tasks import TaskSpec
+
+ChainFactory = Callable[[], Chain]
+"""Makes a fresh primitive chain for one episode (e.g. ``lambda: Chain(stack_chain(l))``)."""
+
+EVAL_SEED = 1_000_000
+"""Evaluation episodes use seeds from here on, apart from collection seeds."""
+
+
+@dataclass
+class CollectStats:
+    """What one ``collect`` call did."""
+
+    env_steps: int
+    episodes: int
+    success_rate: float
+    """Fraction of episodes whose task held at their last step (chains: a drawn active task)."""
+
+
+@dataclass
+class EvalResult:
+    task: int
+    instruction: str
+    episodes: int
+    successes: int
+    mean_return: float
+
+    @property
+    def success_rate(self) -> float:
+        return self.successes / self.episodes
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _atomic_save(obj: Any, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        torch.save(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class Learner:
+    """A language-conditioned SAC learner on the block arena (see the module docstring)."""
+
+    def __init__(self, config: LearnerConfig | None = None, scene: SceneConfig | None = None):
+        self.cfg = config or LearnerConfig()
+        self.scene = scene or SceneConfig()
+        self.layout = self.scene.layout()
+        self.device = _device(self.cfg.device)
+        torch.manual_seed(self.cfg.seed)
+        self.rng = np.random.default_rng(self.cfg.seed)
+        self.tasks = TaskSet(self.layout)
+        self.normalizer = Normalizer(self.layout.dim, self.cfg.obs_clip)
+        self.replay = ReplayBuffer(
+            self.cfg.buffer_capacity, self.layout.dim, ACTION_DIM, self.cfg.buffer_chunk
+        )
+        self.agent = SAC(self.layout.dim, ACTION_DIM, self.cfg).to(self.device)
+        self.env_steps = 0
+        self.updates = 0
+        self._tokens = torch.zeros((0, 1), dtype=torch.int64)
+        self._venv: BlocksVecEnv | None = None
+
+    # --- tasks --------------------------------------------------------------------------------
+
+    def add_task(self, task: TaskSpec | Mapping[str, Any] | str) -> int:
+        """Register a task (spec, dict or instruction) and return its id; idempotent."""
+        before = len(self.tasks.tasks)
+        tid = self.tasks.add(task)
+        if len(self.tasks.tasks) != before:
+            self._tokens = tokenize(
+                [t.instruction for t in self.tasks.tasks],
+                self.cfg.text_buckets,
+                self.cfg.max_tokens,
+            ).to(self.device)
+        return tid
+
+    def set_weights(self, weights: Mapping[int, float]) -> None:
+        """Which tasks are trained (and collected for) and how often, by task id."""
+        self.tasks.set_weights(weights)
+
+    def instruction(self, task: int) -> str:
+        return self.tasks.tasks[task].instruction
+
+    # --- acting -------------------------------------------------------------------------------
+
+    def act(self, obs: np.ndarray, task_ids: np.ndarray, deterministic: bool) -> np.ndarray:
+        """Policy actions for a batch of observations, each under its own task."""
+        obs_t = torch.as_tensor(np.asarray(obs, dtype=np.float32), device=self.device)
+        if not torch.isfinite(obs_t).all():
+            raise ValueError("observation contains NaN or inf; the policy cannot act on it")
+        if obs_t.ndim != 2 or obs_t.shape[1] != self.layout.dim:
+            raise ValueError(
+                f"observations must have shape (N, {self.layout.dim}), got {tuple(obs_t.shape)}"
+            )
+        self._sync_normalizer()
+        tokens = self._tokens[torch.as_tensor(task_ids, device=self.device)]
+        return self.agent.act(obs_t, tokens, deterministic).cpu().numpy()
+
+    def _sync_normalizer(self) -> None:
+        self.agent.set_normalizer(self.normalizer.mean, self.normalizer.std())
+
+    def _env(self) -> BlocksVecEnv:
+        if self._venv is None:
+            self._venv = BlocksVecEnv(
+                self.cfg.num_envs, scene=self.scene, max_episode_steps=self.cfg.episode_steps
+            )
+        return self._venv
+
+    # --- collection ---------------------------------------------------------------------------
+
+    def collect(
+        self,
+        steps: int,
+        *,
+        chain: ChainFactory | None = None,
+        noise: float = 0.0,
+        task_weights: Mapping[int, float] | None = None,
+    ) -> CollectStats:
+        """Collect at least ``steps`` env steps in whole episodes and store them.
+
+        Without ``chain`` the policy acts (uniformly random until ``random_steps`` env steps
+        have been collected), each episode under a task drawn from the active weights (or
+        ``task_weights``). With ``chain`` every episode runs a fresh chain from the factory,
+        its actions perturbed by Gaussian ``noise``. Whole episodes only: no environment
+        state outlives a call, so a checkpoint between calls resumes exactly.
+        """
+        if steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
+        venv = self._env()
+        n, horizon = venv.num_envs, self.cfg.episode_steps
+        rounds = -(-steps // (n * horizon))
+        weights = self.tasks.weights
+        if task_weights is not None:
+            probe = TaskSet(self.layout)
+            probe.tasks, probe.weights = self.tasks.tasks, np.zeros(len(self.tasks.tasks))
+            probe.set_weights(task_weights)
+            weights = probe.weights
+        if chain is None and weights.sum() <= 0:
+            raise ValueError("no active tasks to collect for; call set_weights first")
+        source = Source.CHAIN if chain is not None else Source.POLICY
+        successes = episodes = 0
+        for _ in range(rounds):
+            seeds = self.rng.integers(0, 2**31 - 1, size=n).tolist()
+            obs, _ = venv.reset(seed=seeds)
+            task_ids = (
+                self.rng.choice(len(weights), size=n, p=weights / weights.sum())
+                if weights.sum() > 0
+                else np.zeros(n, dtype=np.int64)
+            )
+            chains = [chain() for _ in range(n)] if chain is not None else []
+            random_phase = chain is None and self.env_steps < self.cfg.random_steps
+            for t in range(horizon):
+                if chain is not None:
+                    action = np.stack([c.act(o) for c, o in zip(chains, obs, strict=True)])
+                    if noise > 0:
+                        action = action + noise * self.rng.standard_normal(action.shape)
+                    action = np.clip(action, -1.0, 1.0)
+                elif random_phase:
+                    action = self.rng.uniform(-1.0, 1.0, size=(n, ACTION_DIM))
+                else:
+                    action = self.act(obs, task_ids, deterministic=False)
+                next_obs, _, _, _, info = venv.step(action)
+                last = t == horizon - 1
+                stored_next = info["final_obs"] if last else next_obs
+                self.replay.add(obs, action, stored_next, np.full(n, last), source)
+                self.normalizer.update(obs)
+                obs = next_obs
+                if last:
+                    if self.tasks.tasks:
+                        successes += int(self.tasks.relabel(stored_next, task_ids)[1].sum())
+                    episodes += n
+            self.env_steps += n * horizon
+        return CollectStats(rounds * n * horizon, episodes, successes / max(episodes, 1))
+
+    # --- training -----------------------------------------------------------------------------
+
+    def update(self, n: int) -> dict[str, float]:
+        """``n`` gradient steps on batches relabelled for tasks drawn by the active weights."""
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        if len(self.replay) == 0:
+            raise ValueError("the replay buffer is empty; collect data before updating")
+        self._sync_normalizer()
+        bsz, k_max = self.cfg.batch_size, self.cfg.relabel_chunk
+        sums: dict[str, torch.Tensor] = {}
+        done = 0
+        while done < n:
+            k = min(k_max, n - done)
+            batches, tokens = self._sample(k * bsz)
+            for i in range(k):
+                sl = slice(i * bsz, (i + 1) * bsz)
+                b = Batch(*(x[sl] for x in batches))
+                metrics = self.agent.update(b, tokens)
+                for key, v in metrics.items():
+                    sums[key] = sums.get(key, 0.0) + v
+            done += k
+        self.updates += n
+        return {k: float(v) / n for k, v in sums.items()}
+
+    def _sample(self, size: int) -> tuple[Batch, torch.Tensor]:
+        idx = self.replay.sample_indices(size, self.rng)
+        obs, next_obs = self.replay.obs[idx], self.replay.next_obs[idx]
+        action, source = self.replay.action[idx], self.replay.source[idx]
+        task_ids = self.tasks.sample(size, self.rng)
+        bc = self.cfg.bc_weight > 0
+        reward, _, before = self.tasks.relabel(next_obs, task_ids, obs if bc else None)
+        if bc and before is not None:
+            # Imitate a chain's action only where it made progress on the sampled task.
+            mask = (source == Source.CHAIN) & (reward > before)
+        else:
+            mask = np.zeros(size, dtype=bool)
+        # Encode only the tasks present; the batch indexes rows of this small table.
+        present, rows = np.unique(task_ids, return_inverse=True)
+        dev = self.device
+        batch = Batch(
+            torch.from_numpy(obs).to(dev),
+            torch.from_numpy(action).to(dev),
+            torch.from_numpy(next_obs).to(dev),
+            torch.from_numpy(reward).to(dev),
+            torch.from_numpy(rows.astype(np.int64)).to(dev),
+            torch.from_numpy(mask.astype(np.float32)).to(dev),
+        )
+        return batch, self._tokens[torch.from_numpy(present).to(dev)]
+
+    # --- evaluation ---------------------------------------------------------------------------
+
+    def evaluate(self, task: int, episodes: int = 20, seed: int = EVAL_SEED) -> EvalResult:
+        """Success rate of ``task`` over ``episodes`` fixed-seed episodes, deterministic actions.
+
+        An episode succeeds when the task holds at its last step (``episode_steps``).
+        """
+        if not 0 <= task < len(self.tasks.tasks):
+            raise KeyError(f"unknown task id {task}; known ids 0..{len(self.tasks.tasks) - 1}")
+        compiled = self.tasks.tasks[task].compiled
+        venv = BlocksVecEnv(
+            episodes,
+            scene=self.scene,
+            max_episode_steps=self.cfg.episode_steps,
+            threads=min(os.cpu_count() or 1, episodes),
+        )
+        obs, _ = venv.reset(seed=[seed + i for i in range(episodes)])
+        ids = np.full(episodes, task)
+        ret = np.zeros(episodes)
+        final = obs
+        for t in range(self.cfg.episode_steps):
+            obs, _, _, _, info = venv.step(self.act(obs, ids, deterministic=True))
+            final = info["final_obs"] if t == self.cfg.episode_steps - 1 else obs
+            ret += compiled.reward(final)
+        venv.close()
+        ok = compiled.success(final)
+        return EvalResult(task, self.instruction(task), episodes, int(ok.sum()), float(ret.mean()))
+
+    # --- persistence --------------------------------------------------------------------------
+
+    def save(self, directory: str | Path) -> Path:
+        """Everything needed to continue this run: networks, optimiser, temperature,
+        normaliser, tasks, counters, RNG states (``learner.pt``) and the replay (``replay/``)."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        self.replay.save(d / "replay")
+        state = {
+            "config": self.cfg.to_dict(),
+            "scene": pickle.dumps(self.scene),
+            "agent": self.agent.state_dict(),
+            "optimizer": self.agent.optimizer.state_dict(),
+            "tasks": self.tasks.state(),
+            "normalizer": self.normalizer.state(),
+            "env_steps": self.env_steps,
+            "updates": self.updates,
+            "numpy_rng": self.rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(),
+            "replay_added": self.replay.added,
+        }
+        _atomic_save(state, d / "learner.pt")
+        return d
+
+    @classmethod
+    def load(cls, directory: str | Path, device: str | None = None) -> Learner:
+        d = Path(directory)
+        path = d / "learner.pt"
+        if not path.exists():
+            raise FileNotFoundError(f"no learner checkpoint at {path}")
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        cfg_dict = dict(state["config"])
+        if device is not None:
+            cfg_dict["device"] = device
+        learner = cls(LearnerConfig(**cfg_dict), pickle.loads(state["scene"]))
+        for spec in state["tasks"]["specs"]:
+            learner.add_task(spec)
+        learner.tasks.weights = np.asarray(state["tasks"]["weights"], dtype=np.float64)
+        learner.agent.load_state_dict(state["agent"])
+        learner.agent.optimizer.load_state_dict(state["optimizer"])
+        learner.normalizer.load_state(state["normalizer"])
+        learner.env_steps, learner.updates = state["env_steps"], state["updates"]
+        learner.rng.bit_generator.state = state["numpy_rng"]
+        torch.set_rng_state(state["torch_rng"])
+        learner.replay = ReplayBuffer.load(d / "replay")
+        if learner.replay.added != state["replay_added"]:
+            raise ValueError(
+                f"replay in {d / 'replay'} holds {learner.replay.added} transitions but the "
+                f"checkpoint expects {state['replay_added']}; the two were saved at different times"
+            )
+        return learner
+
+    def close(self) -> None:
+        if self._venv is not None:
+            self._venv.close()
+            self._venv = None
+
+
+def train_tasks(
+    learner: Learner,
+    tasks: Sequence[int],
+    *,
+    env_steps: int,
+    collect_every: int = 1_000,
+    updates_per_step: float = 0.5,
+    eval_every: int = 5_000,
+    eval_episodes: int = 20,
+    on_eval: Callable[[int, list[EvalResult]], None] | None = None,
+    stop_at: float | None = None,
+) -> list[tuple[int, list[EvalResult]]]:
+    """A plain training loop: collect, update, evaluate, until ``env_steps`` env steps.
+
+    Returns the evaluation history ``[(env_steps, [result per task]), ...]``; stops early
+    once every task reaches ``stop_at`` success.
+    """
+    learner.set_weights({t: 1.0 for t in tasks})
+    history: list[tuple[int, list[EvalResult]]] = []
+    next_eval = eval_every
+    start = learner.env_steps
+    while learner.env_steps - start < env_steps:
+        stats = learner.collect(collect_every)
+        if learner.env_steps >= learner.cfg.random_steps // 2:
+            learner.update(max(1, int(stats.env_steps * updates_per_step)))
+        if learner.env_steps - start >= next_eval or learner.env_steps - start >= env_steps:
+            next_eval += eval_every
+            results = [learner.evaluate(t, eval_episodes) for t in tasks]
+            history.append((learner.env_steps, results))
+            if on_eval is not None:
+                on_eval(learner.env_steps, results)
+            if stop_at is not None and all(r.success_rate >= stop_at for r in results):
+                break
+    return history

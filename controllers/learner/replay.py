@@ -1,0 +1,159 @@
+"""Task-agnostic replay: every transition is stored once and relabelled for any task later.
+
+Per transition: observation, action, next observation, a time-limit flag and where the
+data came from. No reward is stored: rewards are recomputed from the next observation by
+the compiled task spec when a batch is sampled (``controllers.learner.tasks``).
+
+Saved as fixed-size chunk files (``chunk_000012.npz``) plus a small ``meta.json``; each is
+written to a temporary file, fsynced and renamed, and only chunks that changed since the
+last save are rewritten, so saving a large buffer often is cheap and a crash mid-save
+leaves the previous files intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from enum import IntEnum
+from pathlib import Path
+
+import numpy as np
+
+
+class Source(IntEnum):
+    """Who collected a transition."""
+
+    POLICY = 0
+    CHAIN = 1  # a scripted or composite skill chain (demonstration-like data)
+    RANDOM = 2
+    OTHER = 3
+
+
+def _atomic_write(path: Path, write: object) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        write(f)  # type: ignore[operator]
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class ReplayBuffer:
+    """Ring buffer of transitions in preallocated numpy arrays."""
+
+    def __init__(self, capacity: int, obs_dim: int, act_dim: int, chunk: int = 65_536) -> None:
+        if capacity < 1 or chunk < 1:
+            raise ValueError(f"capacity and chunk must be >= 1, got {capacity}, {chunk}")
+        self.capacity, self.obs_dim, self.act_dim, self.chunk = capacity, obs_dim, act_dim, chunk
+        self.obs = np.zeros((capacity, obs_dim), dtype=np.float32)
+        self.next_obs = np.zeros((capacity, obs_dim), dtype=np.float32)
+        self.action = np.zeros((capacity, act_dim), dtype=np.float32)
+        self.timeout = np.zeros(capacity, dtype=bool)
+        self.source = np.zeros(capacity, dtype=np.uint8)
+        self.size = 0
+        self.pos = 0
+        self.added = 0  # total ever added (also the version for incremental saves)
+        self._dirty: set[int] = set()
+
+    @property
+    def bytes_per_transition(self) -> int:
+        return (
+            self.obs.itemsize * self.obs_dim * 2
+            + self.action.itemsize * self.act_dim
+            + self.timeout.itemsize
+            + self.source.itemsize
+        )
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add(
+        self,
+        obs: np.ndarray,
+        action: np.ndarray,
+        next_obs: np.ndarray,
+        timeout: np.ndarray,
+        source: Source | np.ndarray,
+    ) -> None:
+        """Append a batch of ``n`` transitions (arrays with a leading ``n`` axis)."""
+        obs = np.asarray(obs, dtype=np.float32)
+        n = len(obs)
+        if obs.shape != (n, self.obs_dim) or np.shape(next_obs) != (n, self.obs_dim):
+            raise ValueError(
+                f"obs and next_obs must have shape (n, {self.obs_dim}), got {obs.shape} and "
+                f"{np.shape(next_obs)}"
+            )
+        if np.shape(action) != (n, self.act_dim):
+            raise ValueError(
+                f"action must have shape ({n}, {self.act_dim}), got {np.shape(action)}"
+            )
+        if not (np.isfinite(obs).all() and np.isfinite(next_obs).all()):
+            raise ValueError("observations contain NaN or inf; refusing to store them")
+        idx = (self.pos + np.arange(n)) % self.capacity
+        self.obs[idx] = obs
+        self.next_obs[idx] = next_obs
+        self.action[idx] = action
+        self.timeout[idx] = timeout
+        self.source[idx] = source
+        self._dirty.update(np.unique(idx // self.chunk).tolist())
+        self.pos = int((self.pos + n) % self.capacity)
+        self.size = min(self.size + n, self.capacity)
+        self.added += n
+
+    def sample_indices(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        if self.size == 0:
+            raise ValueError("the replay buffer is empty; collect data before updating")
+        return rng.integers(0, self.size, size=n)
+
+    # --- persistence -------------------------------------------------------------------------
+
+    def save(self, directory: str | Path) -> None:
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        n_chunks = -(-self.size // self.chunk)
+        for c in sorted(self._dirty):
+            if c >= n_chunks:
+                continue
+            s = slice(c * self.chunk, min((c + 1) * self.chunk, self.size))
+
+            def write(f: object, s: slice = s) -> None:
+                np.savez(
+                    f,  # type: ignore[arg-type]
+                    obs=self.obs[s],
+                    next_obs=self.next_obs[s],
+                    action=self.action[s],
+                    timeout=self.timeout[s],
+                    source=self.source[s],
+                )
+
+            _atomic_write(d / f"chunk_{c:06d}.npz", write)
+        meta = {
+            "capacity": self.capacity,
+            "obs_dim": self.obs_dim,
+            "act_dim": self.act_dim,
+            "chunk": self.chunk,
+            "size": self.size,
+            "pos": self.pos,
+            "added": self.added,
+        }
+        # meta.json is written last: it names only chunks that are already on disk.
+        _atomic_write(d / "meta.json", lambda f: f.write(json.dumps(meta).encode()))
+        self._dirty.clear()
+
+    @classmethod
+    def load(cls, directory: str | Path) -> ReplayBuffer:
+        d = Path(directory)
+        try:
+            meta = json.loads((d / "meta.json").read_text())
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no replay buffer in {d} (meta.json missing)") from None
+        buf = cls(meta["capacity"], meta["obs_dim"], meta["act_dim"], meta["chunk"])
+        for c in range(-(-meta["size"] // meta["chunk"])):
+            path = d / f"chunk_{c:06d}.npz"
+            with np.load(path) as z:
+                start = c * buf.chunk
+                end = start + len(z["obs"])
+                for name in ("obs", "next_obs", "action", "timeout", "source"):
+                    getattr(buf, name)[start:end] = z[name]
+        buf.size, buf.pos, buf.added = meta["size"], meta["pos"], meta["added"]
+        return buf
