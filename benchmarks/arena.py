@@ -156,9 +156,9 @@ def _gym_make_rate(steps: int) -> float:
 
     env = gymnasium.make("experimenter/Blocks-v0", max_episode_steps=100)
     env.reset(seed=0)
-    a = env.action_space.sample()
+    actions = np.random.default_rng(1).uniform(-1, 1, size=(steps, 4)).astype(np.float32)
     t = time.perf_counter()
-    for _ in range(steps):
+    for a in actions:
         _, _, term, trunc, _ = env.step(a)
         if term or trunc:
             env.reset()
