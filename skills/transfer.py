@@ -165,7 +165,7 @@ def import_library(
         try:
             parse_skill_spec(entry.spec, names)
         except SkillError as e:
-            problems.append(f"{where}: {e}")
+            problems.append(f"{where}: {e}".replace("\n", "\n  "))
         for ref in [*entry.components, *([entry.parent] if entry.parent else [])]:
             if ref not in keys:
                 problems.append(f"{where}: refers to key {ref!r}, which is not in the file")
