@@ -88,14 +88,14 @@ class Learner:
         self.scene = scene or SceneConfig()
         self.layout = self.scene.layout()
         self.device = _device(self.cfg.device)
-        torch.manual_seed(self.cfg.seed)
+        torch.manual_seed(self.cfg.seed)  # network initialisation
         self.rng = np.random.default_rng(self.cfg.seed)
         self.tasks = TaskSet(self.layout)
         self.normalizer = Normalizer(self.layout.dim, self.cfg.obs_clip)
         self.replay = ReplayBuffer(
             self.cfg.buffer_capacity, self.layout.dim, ACTION_DIM, self.cfg.buffer_chunk
         )
-        self.agent = SAC(self.layout.dim, ACTION_DIM, self.cfg).to(self.device)
+        self.agent = SAC(self.layout.dim, ACTION_DIM, self.cfg, self.device).to(self.device)
         self.env_steps = 0
         self.updates = 0
         self._tokens = torch.zeros((0, 1), dtype=torch.int64)
@@ -309,7 +309,7 @@ class Learner:
             "env_steps": self.env_steps,
             "updates": self.updates,
             "numpy_rng": self.rng.bit_generator.state,
-            "torch_rng": torch.get_rng_state(),
+            "torch_rng": self.agent.gen.get_state(),
             "replay_added": self.replay.added,
         }
         _atomic_save(state, d / "learner.pt")
@@ -334,7 +334,7 @@ class Learner:
         learner.normalizer.load_state(state["normalizer"])
         learner.env_steps, learner.updates = state["env_steps"], state["updates"]
         learner.rng.bit_generator.state = state["numpy_rng"]
-        torch.set_rng_state(state["torch_rng"])
+        learner.agent.gen.set_state(state["torch_rng"])
         learner.replay = ReplayBuffer.load(d / "replay")
         if learner.replay.added != state["replay_added"]:
             raise ValueError(

@@ -118,20 +118,24 @@ class Actor(nn.Module):
         return mean, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
 
     def sample(
-        self, obs: torch.Tensor, emb: torch.Tensor
+        self, obs: torch.Tensor, emb: torch.Tensor, gen: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Reparameterised sample: (action, log-prob, deterministic action)."""
         mean, log_std = self.distribution(obs, emb)
         std = log_std.exp()
-        u = mean + std * torch.randn_like(mean)
+        noise = torch.randn(mean.shape, generator=gen, device=mean.device, dtype=mean.dtype)
+        u = mean + std * noise
         a = torch.tanh(u)
         # log N(u; mean, std) - sum log(1 - tanh(u)^2), the latter in a stable form.
         logp = (-0.5 * ((u - mean) / std) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
         logp = logp - (2.0 * (math.log(2.0) - u - F.softplus(-2.0 * u))).sum(-1)
         return a, logp, torch.tanh(mean)
 
-    def act(self, obs: torch.Tensor, emb: torch.Tensor, deterministic: bool) -> torch.Tensor:
+    def act(
+        self, obs: torch.Tensor, emb: torch.Tensor, deterministic: bool, gen: torch.Generator
+    ) -> torch.Tensor:
         mean, log_std = self.distribution(obs, emb)
         if deterministic:
             return torch.tanh(mean)
-        return torch.tanh(mean + log_std.exp() * torch.randn_like(mean))
+        noise = torch.randn(mean.shape, generator=gen, device=mean.device, dtype=mean.dtype)
+        return torch.tanh(mean + log_std.exp() * noise)

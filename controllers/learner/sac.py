@@ -34,9 +34,14 @@ class Batch(NamedTuple):
 class SAC(nn.Module):
     """Networks, target critics, temperature and their optimiser."""
 
-    def __init__(self, obs_dim: int, act_dim: int, cfg: LearnerConfig) -> None:
+    def __init__(
+        self, obs_dim: int, act_dim: int, cfg: LearnerConfig, device: torch.device
+    ) -> None:
         super().__init__()
         self.cfg = cfg
+        # The policy's sampling noise comes from this generator only (saved with checkpoints).
+        self.gen = torch.Generator(device=device)
+        self.gen.manual_seed(cfg.seed)
         film = cfg.conditioning == "film"
         self.encoder = InstructionEncoder(cfg.text_buckets, cfg.text_dim, cfg.max_tokens)
         self.actor = Actor(obs_dim, act_dim, cfg.text_dim, cfg.hidden, film)
@@ -77,7 +82,7 @@ class SAC(nn.Module):
     @torch.no_grad()
     def act(self, obs: torch.Tensor, tokens: torch.Tensor, deterministic: bool) -> torch.Tensor:
         """Actions for observations ``(B, D)`` under instructions ``tokens (B, L)``."""
-        return self.actor.act(self.normalize(obs), self.encoder(tokens), deterministic)
+        return self.actor.act(self.normalize(obs), self.encoder(tokens), deterministic, self.gen)
 
     def update(self, b: Batch, tokens: torch.Tensor) -> dict[str, torch.Tensor]:
         """One gradient step. ``tokens`` are the instructions of the tasks ``b.task`` indexes."""
@@ -86,14 +91,14 @@ class SAC(nn.Module):
         alpha = self.log_alpha.exp().detach()
         e = emb.detach()
         with torch.no_grad():
-            next_a, next_logp, _ = self.actor.sample(next_obs, e)
+            next_a, next_logp, _ = self.actor.sample(next_obs, e, self.gen)
             target_q = self.critic_target(next_obs, next_a, e).min(0).values
             # Relabelled tasks never end an episode: always bootstrap (time limits included).
             y = b.reward + self.cfg.gamma * (target_q - alpha * next_logp)
         q = self.critic(obs, b.action, emb)
         critic_loss = 0.5 * ((q - y) ** 2).mean(1).sum()
 
-        a, logp, det = self.actor.sample(obs, e)
+        a, logp, det = self.actor.sample(obs, e, self.gen)
         q_pi = self.critic(obs, a, e, frozen=True).min(0).values
         actor_loss = (alpha * logp - q_pi).mean()
         bc_loss = torch.zeros((), device=obs.device)
