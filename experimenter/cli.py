@@ -47,6 +47,62 @@ class Demo(BaseModel):
             print(f"video: {report.video}\nfilmstrip: {report.filmstrip}")
 
 
+class Train(BaseModel):
+    """Train the language-conditioned actor-critic on one or more tasks, without a planner."""
+
+    task: list[str] = Field(
+        description="Task instruction or spec JSON; repeat for several tasks trained together, "
+        'e.g. --task "reach the red block" --task "lift the red block".',
+    )
+    steps: int = Field(50_000, ge=1, description="Env steps to collect (whole episodes).")
+    out: Path | None = Field(None, description="Output folder (default: <data dir>/train).")
+    resume: bool = Field(False, description="Continue from the checkpoint in the output folder.")
+    seed: int = Field(0, description="Seed of every random number generator.")
+    hidden: list[int] = Field([256, 256], description="Hidden layer sizes.")
+    batch_size: int = Field(256, ge=1, description="Transitions per gradient update.")
+    episode_steps: int = Field(100, ge=1, description="Control steps per episode.")
+    num_envs: int = Field(8, ge=1, description="Arena copies stepped together.")
+    updates_per_step: float = Field(0.5, gt=0, description="Gradient updates per env step.")
+    bc_weight: float = Field(0.0, ge=0, description="Behaviour-cloning weight on chain data.")
+    conditioning: str = Field("concat", description="Instruction conditioning: concat or film.")
+    eval_every: int = Field(5_000, ge=1, description="Evaluate every this many env steps.")
+    eval_episodes: int = Field(20, ge=1, description="Episodes per evaluation (fixed seeds).")
+    threads: int = Field(2, ge=1, description="torch CPU threads.")
+    device: str = Field("cpu", description="cpu, cuda or auto.")
+
+    def cli_cmd(self) -> None:
+        from controllers.learner import LearnerConfig
+        from experimenter.train import run_training
+
+        config = LearnerConfig(
+            hidden=tuple(self.hidden),
+            batch_size=self.batch_size,
+            episode_steps=self.episode_steps,
+            num_envs=self.num_envs,
+            bc_weight=self.bc_weight,
+            conditioning=self.conditioning,  # type: ignore[arg-type]  # checked by the config
+            device=self.device,
+            seed=self.seed,
+        )
+        report = run_training(
+            tasks=self.task,
+            env_steps=self.steps,
+            out_dir=self.out or Settings().home / "train",
+            config=config,
+            eval_every=self.eval_every,
+            eval_episodes=self.eval_episodes,
+            updates_per_step=self.updates_per_step,
+            threads=self.threads,
+            resume=self.resume,
+        )
+        for r in report.final:
+            print(f"{r.instruction}: {r.success_rate:.0%} success over {r.episodes} episodes")
+        print(
+            f"{report.env_steps} env steps, {report.updates} updates in {report.seconds:.0f} s\n"
+            f"learning curve: {report.curve}\ncheckpoint: {report.checkpoint}"
+        )
+
+
 class Main(
     BaseSettings,
     cli_prog_name="experimenter",
@@ -58,6 +114,7 @@ class Main(
     model_config = SettingsConfigDict(extra="ignore")
 
     demo: CliSubCommand[Demo]
+    train: CliSubCommand[Train]
 
     def cli_cmd(self) -> None:
         CliApp.run_subcommand(self)
