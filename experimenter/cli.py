@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, CliApp, CliSubCommand, SettingsConfigDict
 
+from experimenter.commands_db import Db
+from experimenter.commands_skills import Skills
 from experimenter.config import Settings
 
 log = logging.getLogger("experimenter")
@@ -115,6 +117,8 @@ class Main(
 
     demo: CliSubCommand[Demo]
     train: CliSubCommand[Train]
+    skills: CliSubCommand[Skills]
+    db: CliSubCommand[Db]
 
     def cli_cmd(self) -> None:
         CliApp.run_subcommand(self)

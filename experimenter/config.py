@@ -18,3 +18,8 @@ class Settings(BaseSettings):
         description="Data directory (database, artifacts, videos); EXPERIMENTER_HOME.",
     )
     log_level: str = Field(default="INFO", description="Logging level; EXPERIMENTER_LOG_LEVEL.")
+    db_url: str | None = Field(
+        default=None,
+        description="Database URL (e.g. postgresql://user@host/db); default: the SQLite file "
+        "<home>/experimenter.db; EXPERIMENTER_DB_URL.",
+    )

@@ -1,0 +1,295 @@
+"""``experimenter skills ...``: query, search, export and import the skill library.
+
+Human output is a table; ``--json`` prints one JSON document whose shape is documented in
+README.md ("The skill library") and in ``skills.schemas``. Bad input exits with status 2
+and a message naming the problem and the allowed values; nothing stored is changed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic_settings import CliApp, CliPositionalArg, CliSubCommand
+
+from experimenter.commands_db import DatabaseOptions
+from experimenter.tables import rate, table
+
+STATUSES = "proposed, training, learned, failed, retired"
+
+
+def _emit_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+class SkillsList(DatabaseOptions):
+    """List skills, filtered, in id order (a page at a time)."""
+
+    status: list[str] = Field(
+        default_factory=list, description=f"Only these statuses (repeatable): {STATUSES}."
+    )
+    kind: list[str] = Field(
+        default_factory=list, description="Only these kinds: primitive, learned, composite."
+    )
+    object: list[str] = Field(
+        default_factory=list, description="Only skills whose spec mentions this object."
+    )
+    predicate: list[str] = Field(
+        default_factory=list, description="Only skills whose spec uses this predicate."
+    )
+    min_success: float | None = Field(None, description="Newest success rate at least this.")
+    experiment: int | None = Field(None, description="Only skills introduced by this experiment.")
+    limit: int = Field(50, ge=1, le=1000, description="Skills per page.")
+    after: int | None = Field(None, description="Start after this skill id (the next page).")
+    json_: bool = Field(False, alias="json", description="Print JSON instead of a table.")
+
+    def cli_cmd(self) -> None:
+        from skills import count_skills, list_skills
+
+        filters: dict[str, Any] = {
+            "status": self.status or None,
+            "kind": self.kind or None,
+            "objects": self.object or None,
+            "predicates": self.predicate or None,
+            "min_success": self.min_success,
+            "experiment_id": self.experiment,
+        }
+        db = self.open()
+        try:
+            with db.reader() as s:
+                # One row more than the page tells whether there is a next page.
+                rows = list_skills(s, limit=self.limit + 1, after_id=self.after, **filters)
+                total = count_skills(s, **filters)
+        finally:
+            db.dispose()
+        next_after = rows[self.limit - 1].id if len(rows) > self.limit else None
+        rows = rows[: self.limit]
+        if self.json_:
+            _emit_json(
+                {
+                    "total": total,
+                    "next_after": next_after,
+                    "skills": [r.model_dump(mode="json") for r in rows],
+                }
+            )
+            return
+        if not rows:
+            print("no skills match" if total or self.after else "the library is empty")
+            return
+        print(
+            table(
+                ["id", "status", "kind", "success", "evals", "instruction"],
+                [
+                    [r.id, r.status, r.kind, rate(r.success_rate), r.evaluations, r.instruction]
+                    for r in rows
+                ],
+            )
+        )
+        footer = f"{len(rows)} of {total} skill(s)"
+        if next_after is not None:
+            footer += f"; next page: --after {next_after}"
+        print(footer)
+
+
+class SkillsShow(DatabaseOptions):
+    """One skill: spec, instruction, status history, evaluation history, lineage."""
+
+    id: CliPositionalArg[int] = Field(description="Skill id (see `skills list`).")
+    evaluations: int = Field(20, description="Newest evaluations to show.")
+    json_: bool = Field(False, alias="json", description="Print JSON instead of text.")
+
+    def cli_cmd(self) -> None:
+        from skills import skill_detail
+
+        db = self.open()
+        try:
+            with db.reader() as s:
+                detail = skill_detail(s, skill_id=self.id, evaluations=self.evaluations)
+        finally:
+            db.dispose()
+        if self.json_:
+            _emit_json(detail.model_dump(mode="json"))
+            return
+        k = detail.skill
+        lines = [
+            f"skill {k.id}: {k.instruction}",
+            f"  status {k.status}, kind {k.kind}, {k.stages} stage(s), hash {k.spec_hash}",
+        ]
+        if k.wording:
+            lines.append(f"  wording: {k.wording}")
+        if k.description:
+            lines.append(f"  description: {k.description}")
+        if k.primitive:
+            lines.append(f"  primitive: {k.primitive} {json.dumps(k.primitive_args or {})}")
+        lines.append(
+            f"  success: newest {rate(k.success_rate)}, best {rate(k.best_success_rate)}, "
+            f"{k.evaluations} evaluation(s)"
+        )
+        lines += [f"  spec: {json.dumps(detail.spec)}", "", "status history:"]
+        lines.append(
+            table(
+                ["when", "from", "to", "decided by", "reason"],
+                [
+                    [
+                        h.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                        h.from_status or "-",
+                        h.to_status,
+                        h.decided_by + (f" ({h.actor})" if h.actor else ""),
+                        h.reason,
+                    ]
+                    for h in detail.history
+                ],
+            )
+        )
+        lines += ["", "evaluations (newest first):"]
+        lines.append(
+            table(
+                ["when", "episodes", "success", "mean return", "env steps"],
+                [
+                    [
+                        e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                        e.episodes,
+                        rate(e.success_rate),
+                        "-" if e.mean_return is None else f"{e.mean_return:.3f}",
+                        e.env_steps,
+                    ]
+                    for e in detail.evaluations
+                ],
+            )
+            if detail.evaluations
+            else "  none yet"
+        )
+        lines += ["", "lineage:"]
+        ln = detail.lineage
+        if ln.task is not None:
+            lines.append(
+                f"  task {ln.task.id} ({ln.task.status}), proposed by {ln.task.proposed_by}: "
+                f"{ln.task.reason}"
+            )
+        if ln.decision_id is not None:
+            lines.append(f"  decision {ln.decision_id}")
+        if ln.experiment_id is not None:
+            lines.append(f"  experiment {ln.experiment_id}")
+        for label, refs in (
+            ("parent", [ln.parent] if ln.parent else []),
+            ("children", ln.children),
+            ("components", ln.components),
+            ("used in", ln.used_in),
+        ):
+            for ref in refs:
+                lines.append(f"  {label}: {ref.id} [{ref.status}] {ref.instruction}")
+        if lines[-1] == "lineage:":
+            lines.append("  (none recorded)")
+        print("\n".join(lines))
+
+
+class SkillsSearch(DatabaseOptions):
+    """Full-text search over instructions, wordings and descriptions (every word must match)."""
+
+    query: CliPositionalArg[str] = Field(description="Words to look for, e.g. 'stack red'.")
+    status: list[str] = Field(
+        default_factory=list, description=f"Only these statuses (repeatable): {STATUSES}."
+    )
+    limit: int = Field(20, ge=1, le=1000, description="Most results to show.")
+    json_: bool = Field(False, alias="json", description="Print JSON instead of a table.")
+
+    def cli_cmd(self) -> None:
+        from skills import search_skills
+
+        db = self.open()
+        try:
+            with db.reader() as s:
+                hits = search_skills(
+                    s, query=self.query, limit=self.limit, status=self.status or None
+                )
+        finally:
+            db.dispose()
+        if self.json_:
+            _emit_json({"hits": [h.model_dump(mode="json") for h in hits]})
+            return
+        if not hits:
+            print(f"no skill matches {self.query!r}")
+            return
+        print(
+            table(
+                ["id", "score", "status", "success", "instruction"],
+                [
+                    [h.skill.id, f"{h.score:.3g}", h.skill.status, rate(h.skill.success_rate),
+                     h.skill.instruction]
+                    for h in hits
+                ],
+            )
+        )  # fmt: skip
+
+
+class SkillsExport(DatabaseOptions):
+    """Write the library (or part of it) as JSON, to seed another experiment."""
+
+    out: Path | None = Field(None, description="Output file (default: standard output).")
+    status: list[str] = Field(
+        default_factory=list, description=f"Only these statuses (repeatable): {STATUSES}."
+    )
+    kind: list[str] = Field(default_factory=list, description="Only these kinds.")
+
+    def cli_cmd(self) -> None:
+        from skills import export_library
+
+        db = self.open()
+        try:
+            with db.reader() as s:
+                library = export_library(s, status=self.status or None, kind=self.kind or None)
+        finally:
+            db.dispose()
+        text = library.model_dump_json(indent=2)
+        if self.out is None:
+            print(text)
+            return
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self.out.write_text(text + "\n", encoding="utf-8")
+        print(f"exported {len(library.skills)} skill(s) to {self.out}", file=sys.stderr)
+
+
+class SkillsImport(DatabaseOptions):
+    """Add the skills of an exported library file; all or nothing."""
+
+    file: CliPositionalArg[Path] = Field(description="A file written by `skills export`.")
+    actor: str | None = Field(None, description="Who imports (kept in the status history).")
+    json_: bool = Field(False, alias="json", description="Print the report as JSON.")
+
+    def cli_cmd(self) -> None:
+        from skills import SkillError, import_library, read_library_file
+
+        try:
+            data = self.file.read_bytes()
+        except OSError as e:
+            raise SkillError(f"cannot read {self.file}: {e.strerror}") from None
+        library = read_library_file(data)  # checked before the database is touched
+        db = self.open()
+        try:
+            with db.session() as s:
+                report = import_library(s, library=library, actor=self.actor, source=str(self.file))
+        finally:
+            db.dispose()
+        if self.json_:
+            _emit_json(report.model_dump(mode="json"))
+        else:
+            print(
+                f"imported {report.added} new skill(s) from {self.file} "
+                f"({report.existing} already in the library)"
+            )
+
+
+class Skills(BaseModel):
+    """The skill library: list, show, search, export, import."""
+
+    list_: CliSubCommand[SkillsList] = Field(alias="list")
+    show: CliSubCommand[SkillsShow]
+    search: CliSubCommand[SkillsSearch]
+    export: CliSubCommand[SkillsExport]
+    import_: CliSubCommand[SkillsImport] = Field(alias="import")
+
+    def cli_cmd(self) -> None:
+        CliApp.run_subcommand(self)
