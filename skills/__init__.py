@@ -18,6 +18,7 @@ from skills.detail import lineage, skill_detail
 from skills.errors import SkillError, TransitionRefused, UnknownSkill
 from skills.library import (
     add_skill,
+    add_skills,
     find_skill,
     get_skill,
     record_evaluation,
@@ -66,6 +67,7 @@ __all__ = [
     "TransitionRefused",
     "UnknownSkill",
     "add_skill",
+    "add_skills",
     "count_skills",
     "export_library",
     "find_skill",

@@ -135,6 +135,81 @@ def add_skill(
     return SkillPublic.model_validate(skill)
 
 
+def add_skills(
+    session: Session,
+    *,
+    specs: Sequence[TaskSpec | Mapping[str, Any] | str],
+    scene: SceneLike | None = None,
+    status: SkillStatus | str = SkillStatus.PROPOSED,
+    decided_by: DecidedBy | str = DecidedBy.PLANNER,
+    reason: str = "added",
+    experiment_id: int | None = None,
+) -> list[int]:
+    """Add many learned skills at once (statements in batches); returns their ids in order.
+
+    Each spec is validated and deduplicated as by ``add_skill`` (a spec already in the
+    library, or repeated in ``specs``, gives the existing id). Every spec is checked before
+    anything is written: one invalid spec raises ``SkillError`` naming its position.
+    """
+    names = scene if scene is not None else default_scene()
+    status_, decider = parse_status(status), parse_decided_by(decided_by)
+    parsed: list[TaskSpec] = []
+    for n, raw in enumerate(specs):
+        try:
+            parsed.append(parse_skill_spec(raw, names))
+        except SkillError as e:
+            raise SkillError(f"spec {n}: {e}") from None
+    hashes = [p.spec_hash() for p in parsed]
+    ids: dict[str, int] = {}
+    unique = list(dict.fromkeys(hashes))
+    for start in range(0, len(unique), 10_000):
+        chunk = unique[start : start + 10_000]
+        rows = session.execute(select(Skill.spec_hash, Skill.id).where(Skill.spec_hash.in_(chunk)))
+        ids.update({h: i for h, i in rows})
+    new = {h: p for h, p in zip(hashes, parsed, strict=True) if h not in ids}
+    if new:
+        now = utcnow()
+        rows_in = [
+            {
+                "spec_hash": h,
+                "spec": p.model_dump(mode="json", exclude_none=True),
+                "instruction": canonical_instruction(p),
+                "description": "",
+                "kind": SkillKind.LEARNED.value,
+                "status": status_.value,
+                "stages": len(p.stages),
+                "experiment_id": experiment_id,
+                "created_at": now,
+                "updated_at": now,
+                "evaluations": 0,
+            }
+            for h, p in new.items()
+        ]
+        returned = session.execute(
+            insert(Skill).returning(Skill.spec_hash, Skill.id, sort_by_parameter_order=True),
+            rows_in,
+        )
+        ids.update({h: i for h, i in returned})
+        session.execute(
+            insert(SkillFeature),
+            [{"skill_id": ids[h], "feature": f} for h, p in new.items() for f in spec_features(p)],
+        )
+        session.execute(
+            insert(SkillStatusChange),
+            [
+                {
+                    "skill_id": ids[h],
+                    "to_status": status_.value,
+                    "decided_by": decider.value,
+                    "reason": reason,
+                    "created_at": now,
+                }
+                for h in new
+            ],
+        )
+    return [ids[h] for h in hashes]
+
+
 def _check_execution(
     kind: SkillKind,
     primitive: str | None,

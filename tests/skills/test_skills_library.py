@@ -231,3 +231,28 @@ def test_lineage_names_the_task_decision_parent_and_children(db: Database) -> No
     assert (up.decision_id, up.experiment_id) == (decision.id, exp.id)
     assert [c.id for c in up.children] == [child.id]
     assert down.parent is not None and down.parent.id == parent.id
+
+
+def test_bulk_add_deduplicates_and_is_all_or_nothing(db: Database) -> None:
+    with db.session() as s:
+        first = lib.add_skill(s, spec=spec("grasp the red block"))
+        ids = lib.add_skills(
+            s,
+            specs=[
+                spec("lift the red block"),
+                spec("grasp the red block"),
+                spec("reach the blue block"),
+                spec("lift the red block"),
+            ],
+            status="training",
+        )
+    assert ids[1] == first.id and ids[0] == ids[3] and len(set(ids)) == 3
+    with db.reader() as s:
+        assert [k.instruction for k in lib.list_skills(s, objects="blue")] == [
+            "reach the blue block"
+        ]
+        assert lib.skill_detail(s, skill_id=ids[2]).history[0].to_status == "training"
+        assert lib.search_skills(s, query="reach")[0].skill.id == ids[2]
+    with pytest.raises(lib.SkillError, match="spec 1: invalid task spec"), db.session() as s:
+        lib.add_skills(s, specs=[spec("grasp the green block"), {"stages": []}])
+    assert count(db) == 3
