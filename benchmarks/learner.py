@@ -1,0 +1,378 @@
+"""Our learner side by side with stable-baselines3 SAC on the same arena and dense reward.
+
+Parts (``--part``, default all):
+
+- ``speed``: gradient updates per second, ours vs SB3, same network sizes, batch size,
+  thread count and replay contents (``updates_per_s_ratio``; goal >= 3);
+- ``sample``: env steps until >= 90% evaluated success on "reach the red block" and "lift
+  the red block", ours vs SB3, one update per env step for both (goal: ours fewer);
+- ``multitask``: "reach", "grasp" and "lift the red block" learned together with relabelling
+  vs each learned alone: total env steps until all three reach 90% (goal: together >= 2x
+  fewer); also run with FiLM conditioning;
+- ``stack``: "stack the red block on the blue block" with scripted-chain episodes mixed into
+  the replay and a behaviour-cloning term; the learning curve and the best success.
+
+Success is evaluated the same way for both learners: deterministic actions, fixed seeds, the
+task's own success predicate at the last step of the episode. Prints tables, saves learning
+curves as PNG under ``--out``, and with ``--json`` prints a final JSON line.
+
+Usage: ``python benchmarks/learner.py [--part speed] [--threads 2] [--json]``
+(needs the ``bench`` extra: ``pip install -e '.[bench]'``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from controllers.env import BlocksEnv, BlocksVecEnv
+from controllers.learner import Learner, LearnerConfig
+from controllers.primitives import Chain, stack_chain
+from controllers.tasks import compile_task
+
+HIDDEN = (256, 256)
+BATCH = 256
+GAMMA = 0.95
+RANDOM_STEPS = 2_000
+EVAL_EPISODES = 20
+EVAL_SEED = 1_000_000
+
+
+@dataclass
+class Curve:
+    label: str
+    steps: list[int] = field(default_factory=list)
+    success: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def first_reaching(self, level: float) -> int | None:
+        for s, v in zip(self.steps, self.success, strict=True):
+            if v >= level:
+                return s
+        return None
+
+
+def our_config(episode_steps: int, seed: int, **kw) -> LearnerConfig:
+    return LearnerConfig(
+        hidden=HIDDEN,
+        batch_size=BATCH,
+        gamma=GAMMA,
+        episode_steps=episode_steps,
+        random_steps=RANDOM_STEPS,
+        seed=seed,
+        **kw,
+    )
+
+
+# --- speed --------------------------------------------------------------------------------
+
+
+def speed(updates: int, seed: int) -> dict[str, float]:
+    from stable_baselines3 import SAC
+
+    task = "lift the red block"
+    ours = Learner(our_config(50, seed))
+    ours.set_weights({ours.add_task(task): 1.0})
+    ours.collect(5_000)
+    ours.update(50)  # warm-up
+    t = time.perf_counter()
+    ours.update(updates)
+    ours_rate = updates / (time.perf_counter() - t)
+
+    env = BlocksEnv(task=task, max_episode_steps=50)
+    sb3 = SAC(
+        "MlpPolicy",
+        env,
+        batch_size=BATCH,
+        gamma=GAMMA,
+        learning_starts=5_000,
+        policy_kwargs={"net_arch": list(HIDDEN)},
+        ent_coef="auto_0.1",
+        device="cpu",
+        seed=seed,
+        verbose=0,
+    )
+    sb3.learn(5_000)  # fills the replay with the same amount of data, no updates yet
+    sb3.train(gradient_steps=50, batch_size=BATCH)
+    t = time.perf_counter()
+    sb3.train(gradient_steps=updates, batch_size=BATCH)
+    sb3_rate = updates / (time.perf_counter() - t)
+    return {
+        "ours_updates_per_s": ours_rate,
+        "sb3_updates_per_s": sb3_rate,
+        "updates_per_s_ratio": ours_rate / sb3_rate,
+    }
+
+
+# --- sample efficiency -----------------------------------------------------------------------
+
+
+def evaluate_sb3(model, task: str, episode_steps: int) -> float:
+    venv = BlocksVecEnv(EVAL_EPISODES, max_episode_steps=episode_steps)
+    compiled = compile_task(task, venv.layout)
+    obs, _ = venv.reset(seed=[EVAL_SEED + i for i in range(EVAL_EPISODES)])
+    final = obs
+    for t in range(episode_steps):
+        action, _ = model.predict(obs, deterministic=True)
+        obs, _, _, _, info = venv.step(action)
+        final = info["final_obs"] if t == episode_steps - 1 else obs
+    venv.close()
+    return float(compiled.success(final).mean())
+
+
+def sb3_curve(task: str, episode_steps: int, budget: int, every: int, seed: int) -> Curve:
+    from stable_baselines3 import SAC
+
+    env = BlocksEnv(task=task, max_episode_steps=episode_steps)
+    model = SAC(
+        "MlpPolicy",
+        env,
+        batch_size=BATCH,
+        gamma=GAMMA,
+        learning_starts=RANDOM_STEPS,
+        policy_kwargs={"net_arch": list(HIDDEN)},
+        ent_coef="auto_0.1",
+        device="cpu",
+        seed=seed,
+        verbose=0,
+    )
+    curve, t0 = Curve(f"SB3 SAC: {task}"), time.perf_counter()
+    while model.num_timesteps < budget:
+        model.learn(every, reset_num_timesteps=False)
+        curve.steps.append(model.num_timesteps)
+        curve.success.append(evaluate_sb3(model, task, episode_steps))
+        print(f"  sb3 {task!r} {model.num_timesteps}: {curve.success[-1]:.2f}", flush=True)
+        if curve.success[-1] >= 0.9:
+            break
+    curve.seconds = time.perf_counter() - t0
+    return curve
+
+
+def our_curve(
+    tasks: list[str],
+    episode_steps: int,
+    budget: int,
+    every: int,
+    seed: int,
+    utd: float = 1.0,
+    label: str = "ours",
+    **cfg,
+) -> list[Curve]:
+    learner = Learner(our_config(episode_steps, seed, **cfg))
+    ids = [learner.add_task(t) for t in tasks]
+    learner.set_weights({i: 1.0 for i in ids})
+    curves = [Curve(f"{label}: {t}") for t in tasks]
+    t0, next_eval = time.perf_counter(), every
+    chunk = learner.cfg.num_envs * episode_steps
+    while learner.env_steps < budget:
+        stats = learner.collect(chunk)
+        if learner.env_steps >= RANDOM_STEPS:
+            learner.update(max(1, int(stats.env_steps * utd)))
+        if learner.env_steps >= next_eval:
+            next_eval += every
+            results = [learner.evaluate(i, EVAL_EPISODES) for i in ids]
+            for c, r in zip(curves, results, strict=True):
+                c.steps.append(learner.env_steps)
+                c.success.append(r.success_rate)
+            print(
+                f"  {label} {learner.env_steps}: "
+                + " ".join(f"{r.success_rate:.2f}" for r in results),
+                flush=True,
+            )
+            if all(r.success_rate >= 0.9 for r in results):
+                break
+    for c in curves:
+        c.seconds = time.perf_counter() - t0
+    learner.close()
+    return curves
+
+
+def plot(curves: list[Curve], path: Path, title: str) -> None:
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=100)
+    for c in curves:
+        ax.plot(c.steps, c.success, marker="o", ms=3, label=c.label)
+    ax.axhline(0.9, color="grey", lw=0.8, ls="--")
+    ax.set(xlabel="env steps", ylabel="evaluated success", ylim=(-0.02, 1.02), title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def fmt(v: int | None, budget: int) -> str:
+    return f"{v:,}" if v is not None else f"> {budget:,} (not reached)"
+
+
+def sample(out: Path, seed: int, budgets: dict[str, int]) -> dict[str, object]:
+    res: dict[str, object] = {}
+    rows = []
+    for task, steps, every in (
+        ("reach the red block", 50, 2_000),
+        ("lift the red block", 80, 4_000),
+    ):
+        budget = budgets[task.split()[0]]
+        ours = our_curve([task], steps, budget, every, seed)[0]
+        sb3 = sb3_curve(task, steps, budget, every, seed)
+        plot([ours, sb3], out / f"sample_{task.split()[0]}.png", task)
+        o, s = ours.first_reaching(0.9), sb3.first_reaching(0.9)
+        res[task] = {"ours": o, "sb3": s, "ours_seconds": ours.seconds, "sb3_seconds": sb3.seconds}
+        rows.append(
+            (task, fmt(o, budget), fmt(s, budget), f"{ours.seconds:.0f} / {sb3.seconds:.0f}")
+        )
+    print("| task | ours: env steps to 90% | SB3 SAC | wall s (ours / SB3) |")
+    print("| --- | ---: | ---: | ---: |")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    return res
+
+
+def multitask(out: Path, seed: int, budget: int) -> dict[str, object]:
+    tasks = ["reach the red block", "grasp the red block", "lift the red block"]
+    steps, every = 80, 4_000
+    res: dict[str, object] = {}
+    rows = []
+    for conditioning in ("concat", "film"):
+        together = our_curve(
+            tasks,
+            steps,
+            budget,
+            every,
+            seed,
+            label=f"together/{conditioning}",
+            conditioning=conditioning,
+        )
+        reached = [c.first_reaching(0.9) for c in together]
+        total_together = max(reached) if all(r is not None for r in reached) else None
+        res[f"together_{conditioning}"] = total_together
+        rows.append(
+            (
+                f"together, relabelled ({conditioning})",
+                fmt(total_together, budget),
+                f"{together[0].seconds:.0f}",
+            )
+        )
+        plot(together, out / f"multitask_together_{conditioning}.png", f"together ({conditioning})")
+        if conditioning == "film":
+            break
+        alone_total, alone_curves, secs = 0, [], 0.0
+        for t in tasks:
+            c = our_curve([t], steps, budget, every, seed, label="alone")[0]
+            alone_curves.append(c)
+            secs += c.seconds
+            r = c.first_reaching(0.9)
+            alone_total = None if (r is None or alone_total is None) else alone_total + r
+        res["separately"] = alone_total
+        rows.append(("separately (sum of three runs)", fmt(alone_total, 3 * budget), f"{secs:.0f}"))
+        plot(alone_curves, out / "multitask_separately.png", "each task alone")
+    print("| three tasks (reach, grasp, lift red) | env steps until all >= 90% | wall s |")
+    print("| --- | ---: | ---: |")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    if res.get("together_concat") and res.get("separately"):
+        res["separate_over_together"] = res["separately"] / res["together_concat"]
+        print(f"separately / together = {res['separate_over_together']:.2f} (goal >= 2)")
+    return res
+
+
+def stack(out: Path, seed: int, budget: int, chain_fraction: float) -> dict[str, object]:
+    task = "stack the red block on the blue block"
+    learner = Learner(our_config(100, seed, bc_weight=0.5))
+    tid = learner.add_task(task)
+    for helper in (
+        "reach the red block",
+        "grasp the red block",
+        "lift the red block",
+        "hold the red block above the blue block",
+    ):
+        learner.add_task(helper)
+    learner.set_weights({tid: 1.0})
+    curve, t0 = Curve("ours + chain data: " + task), time.perf_counter()
+    chunk = learner.cfg.num_envs * 100
+    next_eval, every = 10_000, 10_000
+    rng = np.random.default_rng(seed)
+    while learner.env_steps < budget:
+        if rng.random() < chain_fraction:
+            learner.collect(chunk, chain=lambda: Chain(stack_chain(learner.layout)), noise=0.3)
+        else:
+            learner.collect(chunk)
+        if learner.env_steps >= RANDOM_STEPS:
+            learner.update(chunk // 2)
+        if learner.env_steps >= next_eval:
+            next_eval += every
+            r = learner.evaluate(tid, EVAL_EPISODES)
+            curve.steps.append(learner.env_steps)
+            curve.success.append(r.success_rate)
+            print(
+                f"  stack {learner.env_steps}: {r.success_rate:.2f} "
+                f"({time.perf_counter() - t0:.0f} s)",
+                flush=True,
+            )
+    curve.seconds = time.perf_counter() - t0
+    plot([curve], out / "stack_with_chain_data.png", task)
+    best = max(curve.success) if curve.success else 0.0
+    print("| stack red on blue, chain data mixed in | env steps | best success | wall s |")
+    print("| --- | ---: | ---: | ---: |")
+    print(
+        f"| fraction of chain episodes {chain_fraction:.0%}, BC weight 0.5 | "
+        f"{learner.env_steps:,} | {best:.0%} | {curve.seconds:.0f} |"
+    )
+    return {
+        "env_steps": learner.env_steps,
+        "best_success": best,
+        "seconds": curve.seconds,
+        "curve": list(zip(curve.steps, curve.success, strict=True)),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument(
+        "--part", choices=["speed", "sample", "multitask", "stack", "all"], default="all"
+    )
+    p.add_argument("--threads", type=int, default=2, help="torch threads for both learners")
+    p.add_argument("--updates", type=int, default=500, help="updates timed in --part speed")
+    p.add_argument("--reach-budget", type=int, default=40_000)
+    p.add_argument("--lift-budget", type=int, default=150_000)
+    p.add_argument("--multitask-budget", type=int, default=150_000)
+    p.add_argument("--stack-budget", type=int, default=200_000)
+    p.add_argument("--chain-fraction", type=float, default=0.3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    res: dict[str, object] = {"threads": args.threads}
+    if args.part in ("speed", "all"):
+        s = speed(args.updates, args.seed)
+        print("| learner | updates/s |")
+        print("| --- | ---: |")
+        print(f"| ours | {s['ours_updates_per_s']:.0f} |")
+        print(f"| SB3 SAC | {s['sb3_updates_per_s']:.0f} |")
+        print(f"| ratio (goal >= 3) | {s['updates_per_s_ratio']:.2f} |")
+        res.update(s)
+    if args.part in ("sample", "all"):
+        res["steps_to_90"] = sample(
+            args.out, args.seed, {"reach": args.reach_budget, "lift": args.lift_budget}
+        )
+    if args.part in ("multitask", "all"):
+        res["multitask"] = multitask(args.out, args.seed, args.multitask_budget)
+    if args.part in ("stack", "all"):
+        res["stack"] = stack(args.out, args.seed, args.stack_budget, args.chain_fraction)
+    if args.json:
+        print(json.dumps(res, default=float))
+
+
+if __name__ == "__main__":
+    main()
