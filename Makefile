@@ -32,6 +32,7 @@ test: $(STAMP) lint
 bench: $(STAMP)
 	$(BIN)/python benchmarks/arena.py
 	$(BIN)/python benchmarks/primitives.py
+	$(BIN)/python benchmarks/library.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
