@@ -1,0 +1,324 @@
+"""Records of a running experiment, as keyword-only functions (the daemon holds no SQL).
+
+Experiments with their budgets and heartbeat, iterations, metric series, planner decisions
+(with the images shown), episodes, checkpoints, task proposals and their decompositions,
+and artifact registration. Every function works inside the caller's transaction
+(``Database.session()``) and returns the ORM row it wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from storage.artifacts import ArtifactStore
+from storage.enums import DecidedBy, ExperimentStatus, TaskStatus
+from storage.models import (
+    Artifact,
+    Checkpoint,
+    Decision,
+    DecisionImage,
+    DecompositionStep,
+    Episode,
+    Experiment,
+    Iteration,
+    Metric,
+    Task,
+)
+from storage.types import utcnow
+
+
+def create_experiment(
+    session: Session,
+    *,
+    name: str,
+    planner_backend: str,
+    config: Mapping[str, Any] | None = None,
+    goal: str | None = None,
+    goal_spec: Mapping[str, Any] | None = None,
+    budgets: Mapping[str, Any] | None = None,
+) -> Experiment:
+    """A new experiment (status ``created``); ``name`` must be unused."""
+    if session.scalar(select(Experiment.id).where(Experiment.name == name)) is not None:
+        raise ValueError(f"an experiment named {name!r} exists already; pick another name")
+    exp = Experiment(
+        name=name,
+        planner_backend=planner_backend,
+        config=dict(config or {}),
+        goal=goal,
+        goal_spec=dict(goal_spec) if goal_spec is not None else None,
+        budgets=dict(budgets or {}),
+    )
+    session.add(exp)
+    session.flush()
+    return exp
+
+
+def get_experiment(session: Session, *, experiment_id: int) -> Experiment:
+    """Experiment ``experiment_id``; ``LookupError`` if there is none."""
+    exp = session.get(Experiment, experiment_id)
+    if exp is None:
+        raise LookupError(f"no experiment with id {experiment_id}")
+    return exp
+
+
+def set_experiment_status(
+    session: Session, *, experiment_id: int, status: ExperimentStatus | str
+) -> Experiment:
+    """Change an experiment's status (finished/failed/stopped also set ``finished_at``)."""
+    value = ExperimentStatus(status)
+    exp = get_experiment(session, experiment_id=experiment_id)
+    exp.status = value.value
+    if value in (ExperimentStatus.FINISHED, ExperimentStatus.FAILED, ExperimentStatus.STOPPED):
+        exp.finished_at = utcnow()
+    session.flush()
+    return exp
+
+
+def heartbeat(
+    session: Session,
+    *,
+    experiment_id: int,
+    env_steps: int | None = None,
+    wall_seconds: float | None = None,
+    dollars: float | None = None,
+) -> None:
+    """Mark the experiment alive now, with its budgets used so far (totals, not deltas)."""
+    values: dict[str, Any] = {"heartbeat_at": utcnow()}
+    if env_steps is not None:
+        values["env_steps_used"] = env_steps
+    if wall_seconds is not None:
+        values["wall_seconds_used"] = wall_seconds
+    if dollars is not None:
+        values["dollars_used"] = dollars
+    session.execute(update(Experiment).where(Experiment.id == experiment_id).values(**values))
+
+
+def start_iteration(session: Session, *, experiment_id: int) -> Iteration:
+    """The experiment's next iteration (numbered from 1)."""
+    last = session.scalar(
+        select(Iteration.number)
+        .where(Iteration.experiment_id == experiment_id)
+        .order_by(Iteration.number.desc())
+        .limit(1)
+    )
+    it = Iteration(experiment_id=experiment_id, number=(last or 0) + 1)
+    session.add(it)
+    session.flush()
+    return it
+
+
+def finish_iteration(
+    session: Session,
+    *,
+    iteration_id: int,
+    env_steps: int,
+    summary: Mapping[str, Any] | None = None,
+    status: str = "done",
+) -> Iteration:
+    """Close an iteration with the experiment's env steps so far and a summary."""
+    it = session.get(Iteration, iteration_id)
+    if it is None:
+        raise LookupError(f"no iteration with id {iteration_id}")
+    it.status, it.env_steps, it.finished_at = status, env_steps, utcnow()
+    it.summary = dict(summary or {})
+    session.flush()
+    return it
+
+
+def record_metrics(
+    session: Session,
+    *,
+    experiment_id: int,
+    step: int,
+    values: Mapping[str, float],
+    iteration_id: int | None = None,
+) -> None:
+    """One point of each named series at ``step``."""
+    session.add_all(
+        Metric(
+            experiment_id=experiment_id,
+            iteration_id=iteration_id,
+            name=name,
+            step=step,
+            value=float(v),
+        )
+        for name, v in values.items()
+    )
+    session.flush()
+
+
+def metric_series(session: Session, *, experiment_id: int, name: str) -> list[tuple[int, float]]:
+    """``(step, value)`` of a named series, in step order."""
+    rows = session.execute(
+        select(Metric.step, Metric.value)
+        .where(Metric.experiment_id == experiment_id, Metric.name == name)
+        .order_by(Metric.step, Metric.id)
+    )
+    return [(int(s), float(v)) for s, v in rows]
+
+
+def save_artifact(
+    session: Session,
+    *,
+    store: ArtifactStore,
+    data: bytes,
+    media_type: str = "application/octet-stream",
+    name: str | None = None,
+) -> Artifact:
+    """Write ``data`` to the artifact store and register it (once per content)."""
+    sha = store.put(data)
+    row = session.get(Artifact, sha)
+    if row is None:
+        row = Artifact(sha256=sha, size=len(data), media_type=media_type, name=name)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def record_decision(
+    session: Session,
+    *,
+    kind: str,
+    backend: str,
+    prompt: str,
+    model: str = "",
+    response: str | None = None,
+    parsed: Mapping[str, Any] | None = None,
+    valid: bool = False,
+    error: str | None = None,
+    tokens_in: int = 0,
+    tokens_out: int = 0,
+    dollars: float = 0.0,
+    latency_s: float = 0.0,
+    cache_hit: bool = False,
+    images: Sequence[str] = (),
+    experiment_id: int | None = None,
+    iteration_id: int | None = None,
+) -> Decision:
+    """One planner call; ``images`` are the sha256 of registered artifacts, in prompt order."""
+    decision = Decision(
+        kind=kind, backend=backend, model=model, prompt=prompt, response=response,
+        parsed=dict(parsed) if parsed is not None else None, valid=valid, error=error,
+        tokens_in=tokens_in, tokens_out=tokens_out, dollars=dollars, latency_s=latency_s,
+        cache_hit=cache_hit, experiment_id=experiment_id, iteration_id=iteration_id,
+    )  # fmt: skip
+    session.add(decision)
+    session.flush()
+    session.add_all(
+        DecisionImage(decision_id=decision.id, position=i, artifact_sha256=sha)
+        for i, sha in enumerate(images)
+    )
+    session.flush()
+    return decision
+
+
+def record_episode(
+    session: Session,
+    *,
+    steps: int,
+    total_return: float,
+    success: bool,
+    purpose: str = "collect",
+    seed: int | None = None,
+    skill_id: int | None = None,
+    data_sha256: str | None = None,
+    video_sha256: str | None = None,
+    experiment_id: int | None = None,
+    iteration_id: int | None = None,
+) -> Episode:
+    """One episode's metadata; its arrays and video are artifacts."""
+    episode = Episode(
+        steps=steps, total_return=total_return, success=success, purpose=purpose, seed=seed,
+        skill_id=skill_id, data_sha256=data_sha256, video_sha256=video_sha256,
+        experiment_id=experiment_id, iteration_id=iteration_id,
+    )  # fmt: skip
+    session.add(episode)
+    session.flush()
+    return episode
+
+
+def record_checkpoint(
+    session: Session,
+    *,
+    experiment_id: int,
+    artifact_sha256: str,
+    env_steps: int,
+    kind: str = "learner",
+    iteration_id: int | None = None,
+) -> Checkpoint:
+    """A saved state (its bytes an artifact)."""
+    cp = Checkpoint(
+        experiment_id=experiment_id, artifact_sha256=artifact_sha256, env_steps=env_steps,
+        kind=kind, iteration_id=iteration_id,
+    )  # fmt: skip
+    session.add(cp)
+    session.flush()
+    return cp
+
+
+def latest_checkpoint(
+    session: Session, *, experiment_id: int, kind: str = "learner"
+) -> Checkpoint | None:
+    """The newest checkpoint of this kind, or ``None``."""
+    return session.scalar(
+        select(Checkpoint)
+        .where(Checkpoint.experiment_id == experiment_id, Checkpoint.kind == kind)
+        .order_by(Checkpoint.id.desc())
+        .limit(1)
+    )
+
+
+def record_task(
+    session: Session,
+    *,
+    spec: Mapping[str, Any] | None,
+    spec_hash: str | None,
+    instruction: str | None,
+    wording: str | None = None,
+    proposed_by: DecidedBy | str = DecidedBy.PLANNER,
+    reason: str = "",
+    status: TaskStatus | str = TaskStatus.PROPOSED,
+    verdict: str = "",
+    decision_id: int | None = None,
+    experiment_id: int | None = None,
+    iteration_id: int | None = None,
+) -> Task:
+    """A task proposal, who proposed it and why (and, if already judged, the verdict)."""
+    task = Task(
+        spec=dict(spec) if spec is not None else None, spec_hash=spec_hash,
+        instruction=instruction, wording=wording, proposed_by=DecidedBy(proposed_by).value,
+        reason=reason, status=TaskStatus(status).value, verdict=verdict,
+        decision_id=decision_id, experiment_id=experiment_id, iteration_id=iteration_id,
+    )  # fmt: skip
+    session.add(task)
+    session.flush()
+    return task
+
+
+def set_task_status(
+    session: Session, *, task_id: int, status: TaskStatus | str, verdict: str = ""
+) -> Task:
+    """Accept or reject a proposal, with the reason fed to the next prompt."""
+    task = session.get(Task, task_id)
+    if task is None:
+        raise LookupError(f"no task with id {task_id}")
+    task.status, task.verdict = TaskStatus(status).value, verdict
+    session.flush()
+    return task
+
+
+def record_decomposition(
+    session: Session, *, task_id: int, steps: Sequence[Mapping[str, Any]]
+) -> list[DecompositionStep]:
+    """The ordered subtasks of a task; each mapping holds ``spec``, ``instruction`` and
+    optionally ``wording``, ``skill_id``, ``matched_existing``, ``score``."""
+    rows = [
+        DecompositionStep(task_id=task_id, position=i, **dict(step)) for i, step in enumerate(steps)
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
