@@ -1,0 +1,58 @@
+"""The import rules of DESIGN.md: who may import whom, and what stays light."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+OURS = {"controllers", "storage", "skills", "experimenter", "web"}
+
+# package -> top-level modules (ours or heavy) it must never import
+FORBIDDEN = {
+    "controllers": {"storage", "skills", "experimenter", "web"},
+    "storage": {"controllers", "skills", "experimenter", "web", "torch", "mujoco"},
+    "skills": {"experimenter", "web", "torch", "mujoco"},
+    "web": {"experimenter", "torch", "mujoco"},
+    "experimenter": {"web"},
+}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_package_imports_follow_the_design(package):
+    bad = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        for name in imported_modules(path):
+            top = name.split(".")[0]
+            if top in FORBIDDEN[package]:
+                bad.append(f"{path.relative_to(ROOT)} imports {name}")
+            if (
+                package == "skills"
+                and top == "controllers"
+                and not (
+                    name == "controllers"
+                    or name.startswith(("controllers.tasks", "controllers.layout"))
+                )
+            ):
+                bad.append(f"{path.relative_to(ROOT)} imports {name} (only the task language)")
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("module", ["controllers", "controllers.tasks", "skills", "storage"])
+def test_light_packages_load_neither_mujoco_nor_torch(module):
+    code = f"import sys, {module}; print(sorted({{'mujoco', 'torch'}} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", f"{module} pulls in {out.stdout.strip()}"
