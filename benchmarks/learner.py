@@ -119,7 +119,7 @@ def speed(updates: int, seed: int) -> dict[str, float]:
 
 def evaluate_sb3(model, task: str, episode_steps: int) -> float:
     venv = BlocksVecEnv(EVAL_EPISODES, max_episode_steps=episode_steps)
-    compiled = compile_task(task, venv.layout)
+    compiled = compile_task(as_task(task, venv.layout), venv.layout)
     obs, _ = venv.reset(seed=[EVAL_SEED + i for i in range(EVAL_EPISODES)])
     final = obs
     for t in range(episode_steps):
@@ -215,24 +215,34 @@ def fmt(v: int | None, budget: int) -> str:
     return f"{v:,}" if v is not None else f"> {budget:,} (not reached)"
 
 
-def sample(out: Path, seed: int, budgets: dict[str, int]) -> dict[str, object]:
+def sample(out: Path, seed: int, budgets: dict[str, int], who: str) -> dict[str, object]:
     res: dict[str, object] = {}
     rows = []
-    for task, steps, every in (
-        ("reach the red block", 50, 2_000),
-        ("lift the red block", 80, 4_000),
-    ):
+    specs = (("reach the red block", 50, 2_000), ("lift the red block", 80, 4_000))
+    for task, steps, every in specs:
         budget = budgets[task.split()[0]]
-        ours = our_curve([task], steps, budget, every, seed)[0]
-        sb3 = sb3_curve(task, steps, budget, every, seed)
-        plot([ours, sb3], out / f"sample_{task.split()[0]}.png", task)
-        o, s = ours.first_reaching(0.9), sb3.first_reaching(0.9)
-        res[task] = {"ours": o, "sb3": s, "ours_seconds": ours.seconds, "sb3_seconds": sb3.seconds}
-        rows.append(
-            (task, fmt(o, budget), fmt(s, budget), f"{ours.seconds:.0f} / {sb3.seconds:.0f}")
-        )
-    print("| task | ours: env steps to 90% | SB3 SAC | wall s (ours / SB3) |")
-    print("| --- | ---: | ---: | ---: |")
+        curves, row = [], [task]
+        for name in ("ours", "sb3"):
+            if who not in (name, "both"):
+                row += ["-", "-"]
+                continue
+            if name == "ours":
+                c = our_curve([task], steps, budget, every, seed)[0]
+            else:
+                c = sb3_curve(task, steps, budget, every, seed)
+            curves.append(c)
+            res[f"{name}: {task}"] = {
+                "steps_to_90": c.first_reaching(0.9),
+                "seconds": c.seconds,
+                "curve": list(zip(c.steps, c.success, strict=True)),
+            }
+            row += [fmt(c.first_reaching(0.9), budget), f"{c.seconds:.0f}"]
+        plot(curves, out / f"sample_{task.split()[0]}_{who}.png", task)
+        rows.append(row)
+    print(
+        "| task | ours: env steps to 90% | ours: wall s | SB3 SAC: env steps to 90% | SB3: wall s |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: |")
     for r in rows:
         print("| " + " | ".join(r) + " |")
     return res
@@ -349,6 +359,19 @@ def main() -> None:
     p.add_argument("--stack-budget", type=int, default=200_000)
     p.add_argument("--chain-fraction", type=float, default=0.3)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--learner",
+        choices=["ours", "sb3", "both"],
+        default="both",
+        help="--part sample: run one side only (two processes in parallel)",
+    )
+    p.add_argument(
+        "--widths",
+        type=int,
+        nargs="+",
+        default=[256, 64],
+        help="--part speed: hidden widths to time (two layers each)",
+    )
     p.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
@@ -364,7 +387,10 @@ def main() -> None:
         res.update(s)
     if args.part in ("sample", "all"):
         res["steps_to_90"] = sample(
-            args.out, args.seed, {"reach": args.reach_budget, "lift": args.lift_budget}
+            args.out,
+            args.seed,
+            {"reach": args.reach_budget, "lift": args.lift_budget},
+            args.learner,
         )
     if args.part in ("multitask", "all"):
         res["multitask"] = multitask(args.out, args.seed, args.multitask_budget)
