@@ -38,7 +38,7 @@ import torch
 from controllers.env import BlocksEnv, BlocksVecEnv
 from controllers.learner import Learner, LearnerConfig
 from controllers.primitives import Chain, stack_chain
-from controllers.tasks import compile_task
+from controllers.tasks import as_task, compile_task
 
 HIDDEN = (256, 256)
 BATCH = 256
