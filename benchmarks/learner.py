@@ -77,11 +77,11 @@ def our_config(episode_steps: int, seed: int, **kw) -> LearnerConfig:
 # --- speed --------------------------------------------------------------------------------
 
 
-def speed(updates: int, seed: int) -> dict[str, float]:
+def speed(updates: int, seed: int, hidden: tuple[int, ...]) -> dict[str, float]:
     from stable_baselines3 import SAC
 
     task = "lift the red block"
-    ours = Learner(our_config(50, seed))
+    ours = Learner(our_config(50, seed, **{"hidden": hidden}))
     ours.set_weights({ours.add_task(task): 1.0})
     ours.collect(5_000)
     ours.update(50)  # warm-up
@@ -378,13 +378,18 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     res: dict[str, object] = {"threads": args.threads}
     if args.part in ("speed", "all"):
-        s = speed(args.updates, args.seed)
-        print("| learner | updates/s |")
-        print("| --- | ---: |")
-        print(f"| ours | {s['ours_updates_per_s']:.0f} |")
-        print(f"| SB3 SAC | {s['sb3_updates_per_s']:.0f} |")
-        print(f"| ratio (goal >= 3) | {s['updates_per_s_ratio']:.2f} |")
-        res.update(s)
+        print("| hidden | ours updates/s | SB3 SAC updates/s | ratio (goal >= 3) |")
+        print("| --- | ---: | ---: | ---: |")
+        for i, w in enumerate(args.widths):
+            s = speed(args.updates, args.seed, (w, w))
+            print(
+                f"| {w}x{w} | {s['ours_updates_per_s']:.0f} | {s['sb3_updates_per_s']:.0f} | "
+                f"{s['updates_per_s_ratio']:.2f} |",
+                flush=True,
+            )
+            res[f"speed_{w}"] = s
+            if i == 0:
+                res["updates_per_s_ratio"] = s["updates_per_s_ratio"]
     if args.part in ("sample", "all"):
         res["steps_to_90"] = sample(
             args.out,
