@@ -216,6 +216,41 @@ def record_decision(
     return decision
 
 
+def list_decisions(
+    session: Session,
+    *,
+    experiment_id: int | None = None,
+    kind: str | None = None,
+    valid: bool | None = None,
+    after_id: int | None = None,
+    limit: int = 1000,
+) -> list[Decision]:
+    """Planner decisions matching every filter, oldest first, at most ``limit`` after
+    ``after_id`` (the replay backend's source, the dashboard's decision log)."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    query = select(Decision)
+    if experiment_id is not None:
+        query = query.where(Decision.experiment_id == experiment_id)
+    if kind is not None:
+        query = query.where(Decision.kind == kind)
+    if valid is not None:
+        query = query.where(Decision.valid == valid)
+    if after_id is not None:
+        query = query.where(Decision.id > after_id)
+    return list(session.scalars(query.order_by(Decision.id).limit(limit)))
+
+
+def decision_images(session: Session, *, decision_id: int) -> list[str]:
+    """The sha256 of the images shown in a decision, in prompt order."""
+    rows = session.scalars(
+        select(DecisionImage.artifact_sha256)
+        .where(DecisionImage.decision_id == decision_id)
+        .order_by(DecisionImage.position)
+    )
+    return list(rows)
+
+
 def record_episode(
     session: Session,
     *,
