@@ -56,13 +56,20 @@ SYNONYMS = {
 }
 
 
-def words(text: str) -> set[str]:
-    """Content words of ``text`` and their bigrams (``red>blue``), lower-cased, synonyms mapped
-    to the task language's words. Bigrams keep the order: "stack red on blue" and "stack blue
-    on red" share their words but not their bigrams."""
-    seq = []
+def content_words(text: str) -> list[str]:
+    """The words of ``text`` that carry meaning, lower-cased, synonyms mapped to the task
+    language's words (grab -> grasp, onto -> on), in order."""
+    out = []
     for word in re.findall(r"[a-z0-9]+", text.lower()):
         word = SYNONYMS.get(word, word)
         if word not in STOPWORDS and len(word) > 1:
-            seq.append(word.removesuffix("s") if len(word) > 3 else word)
+            out.append(word)
+    return out
+
+
+def words(text: str) -> set[str]:
+    """Content words of ``text`` (plural s dropped) and their bigrams (``red>blue``). Bigrams
+    keep the order: "stack red on blue" and "stack blue on red" share their words but not
+    their bigrams."""
+    seq = [w.removesuffix("s") if len(w) > 3 else w for w in content_words(text)]
     return set(seq) | {f"{a}>{b}" for a, b in itertools.pairwise(seq)}

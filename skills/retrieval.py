@@ -4,9 +4,10 @@ A subtask comes as a spec, as text, or both (text that parses as an instruction 
 language yields a spec too). Two stages, so that a query costs about the same at any
 library size:
 
-1. **Candidates** from the indexes: the skill with the same spec hash; the skills sharing
-   the most atoms with the subtask (``skill_features``: atoms of the last stage weigh 3,
-   other atoms 2); the full-text matches of its words (any word).
+1. **Candidates** from the indexes: with a spec, the skill with the same spec hash and the
+   ``CANDIDATES`` skills sharing the most atoms with the subtask (``skill_features``: atoms
+   of the last stage weigh 3, other atoms 2); with text only, the best full-text matches of
+   its content words (all of them, or any of them when that finds too few).
 2. **Scoring** of those candidates in Python:
    - *structure*: weighted overlap of atoms (``pred(args)``); an atom weighs 2 in the last
      stage (what the skill achieves), 1 in an earlier stage, 0.5 as a constraint; two atoms
@@ -31,7 +32,6 @@ from sqlalchemy.orm import Session
 
 from controllers.tasks import (
     PREDICATES,
-    Atom,
     InstructionError,
     TaskSpec,
     TaskSpecError,
@@ -40,18 +40,18 @@ from controllers.tasks import (
 )
 from controllers.tasks.validate import SceneLike
 from skills.errors import SkillError
-from skills.features import atom_key, words
+from skills.features import atom_key, content_words, words
 from skills.library import default_scene, parse_skill_spec
-from skills.schemas import Neighbour, SkillPublic
-from skills.search import query_words, search_ids
+from skills.schemas import Neighbour
+from skills.search import load_skills, query_words, search_ids
 from skills.status import parse_status
 from storage.enums import SkillStatus
 from storage.models import Skill, SkillFeature
 
-CANDIDATES = 200
+CANDIDATES = 100
 """Skills scored per query, from the feature index."""
 TEXT_CANDIDATES = 50
-"""Skills scored per query, from full-text search."""
+"""Skills scored per text-only query, from full-text search."""
 DEFAULT_STATUSES = (SkillStatus.PROPOSED, SkillStatus.TRAINING, SkillStatus.LEARNED)
 STRUCTURE_WEIGHT = 0.8
 FINAL, EARLIER, CONSTRAINT = 2.0, 1.0, 0.5
@@ -85,37 +85,35 @@ def nearest_skills(
         if exact is not None:
             ids[exact] = None
         ids.update(dict.fromkeys(_feature_candidates(session, parsed)))
-    query_text = text or (canonical_instruction(parsed) if parsed is not None else "")
-    if query_words(query_text):
-        hits = search_ids(session, query=query_text, limit=TEXT_CANDIDATES, all_words=False)
-        ids.update(dict.fromkeys(i for i, _ in hits))
+    else:
+        ids.update(dict.fromkeys(_text_candidates(session, text or "", k)))
     if not ids:
         return []
 
-    rows = session.scalars(select(Skill).where(Skill.id.in_(list(ids))))
-    query_atoms = _weighted_atoms(parsed) if parsed is not None else {}
-    query_words_ = words(query_text)
-    scored = []
-    for row in rows:
-        if row.status not in statuses:
+    # Score on the few columns needed; only the k winners are loaded in full.
+    rows = session.execute(
+        select(Skill.id, Skill.spec, Skill.instruction, Skill.wording, Skill.status).where(
+            Skill.id.in_(list(ids))
+        )
+    )
+    query_text = text or (canonical_instruction(parsed) if parsed is not None else "")
+    query_atoms = _weighted_atoms(parsed.model_dump(exclude_none=True)) if parsed else {}
+    query_words = words(query_text)
+    scored: list[tuple[float, float, float, int]] = []
+    for skill_id, skill_spec, instruction, wording, skill_status in rows:
+        if skill_status not in statuses:
             continue
-        structure = (
-            _structure(query_atoms, _weighted_atoms(TaskSpec.model_validate(row.spec)))
-            if parsed is not None
-            else 0.0
-        )
-        text_score = _dice(query_words_, words(f"{row.instruction} {row.wording or ''}"))
-        score = (
-            STRUCTURE_WEIGHT * structure + (1 - STRUCTURE_WEIGHT) * text_score
-            if parsed is not None
-            else text_score
-        )
-        scored.append((score, structure, text_score, row))
-    scored.sort(key=lambda t: (-t[0], t[3].id))
-    return [
-        Neighbour(skill=SkillPublic.model_validate(r), score=s, structure=st, text=tx)
-        for s, st, tx, r in scored[:k]
-    ]
+        text_score = _dice(query_words, words(f"{instruction} {wording or ''}"))
+        if parsed is not None:
+            structure = _structure(query_atoms, _weighted_atoms(skill_spec))
+            score = STRUCTURE_WEIGHT * structure + (1 - STRUCTURE_WEIGHT) * text_score
+        else:
+            structure, score = 0.0, text_score
+        scored.append((score, structure, text_score, skill_id))
+    scored.sort(key=lambda t: (-t[0], t[3]))
+    best = scored[:k]
+    full = load_skills(session, ids=[t[3] for t in best])
+    return [Neighbour(skill=full[i], score=sc, structure=st, text=tx) for sc, st, tx, i in best]
 
 
 def _try_parse(text: str, scene: SceneLike) -> TaskSpec | None:
@@ -124,6 +122,17 @@ def _try_parse(text: str, scene: SceneLike) -> TaskSpec | None:
         return parse_instruction(text, scene)
     except (InstructionError, TaskSpecError):
         return None
+
+
+def _text_candidates(session: Session, text: str, k: int) -> list[int]:
+    """Best full-text matches of the content words: all words, else any word."""
+    query = " ".join(content_words(text))
+    if not query_words(query):
+        return []
+    hits = search_ids(session, query=query, limit=TEXT_CANDIDATES, all_words=True)
+    if len(hits) < k:
+        hits += search_ids(session, query=query, limit=TEXT_CANDIDATES, all_words=False)
+    return [i for i, _ in hits]
 
 
 def _feature_candidates(session: Session, spec: TaskSpec) -> list[int]:
@@ -142,27 +151,39 @@ def _feature_candidates(session: Session, spec: TaskSpec) -> list[int]:
     return list(session.scalars(query))
 
 
-WeightedAtoms = dict[str, tuple[float, Atom]]
+AtomData = dict[str, Any]
+"""An atom as stored (``{"pred": "on", "args": ["red", "blue"], "margin": 0.02}``)."""
+WeightedAtoms = dict[str, tuple[float, AtomData]]
 
 
-def _weighted_atoms(spec: TaskSpec) -> WeightedAtoms:
+def _key(atom: AtomData) -> str:
+    return f"{atom['pred']}({','.join(atom['args'])})"
+
+
+def _weighted_atoms(spec: Mapping[str, Any]) -> WeightedAtoms:
+    """Atom key -> (weight, atom) of a spec in its stored (dict) form."""
     out: WeightedAtoms = {}
-    last = len(spec.stages) - 1
+    stages = spec["stages"]
     located = [
-        (FINAL if i == last else EARLIER, a) for i, s in enumerate(spec.stages) for a in s.all
+        (FINAL if i == len(stages) - 1 else EARLIER, a)
+        for i, stage in enumerate(stages)
+        for a in stage["all"]
     ]
-    located += [(CONSTRAINT, a) for a in spec.constraints]
+    located += [(CONSTRAINT, a) for a in spec.get("constraints", [])]
     for weight, atom in located:
-        key = atom_key(atom)
+        key = _key(atom)
         if key not in out or out[key][0] < weight:
             out[key] = (weight, atom)
     return out
 
 
-def _params_match(a: Atom, b: Atom) -> float:
+def _params_match(a: AtomData, b: AtomData) -> float:
     """1 for equal parameters, less as lengths differ (relative), 0 for another region."""
-    pred = PREDICATES[a.pred]
-    pa, pb = pred.resolve(a.params()), pred.resolve(b.params())
+    pred = PREDICATES[a["pred"]]
+    if not pred.params:
+        return 1.0
+    pa = pred.resolve({n: a[n] for n in pred.params if n in a})
+    pb = pred.resolve({n: b[n] for n in pred.params if n in b})
     score = 1.0
     for name in pred.params:
         x, y = pa.get(name), pb.get(name)
@@ -183,10 +204,10 @@ def _structure(query: WeightedAtoms, skill: WeightedAtoms) -> float:
         if aq is not None and as_ is not None:
             matched += min(wq, ws) * _params_match(aq, as_)
     atoms = matched / union if union else 0.0
-    preds = _jaccard({a.pred for _, a in query.values()}, {a.pred for _, a in skill.values()})
+    preds = _jaccard({a["pred"] for _, a in query.values()}, {a["pred"] for _, a in skill.values()})
     objs = _jaccard(
-        {o for _, a in query.values() for o in a.args},
-        {o for _, a in skill.values() for o in a.args},
+        {o for _, a in query.values() for o in a["args"]},
+        {o for _, a in skill.values() for o in a["args"]},
     )
     return 0.7 * atoms + 0.15 * preds + 0.15 * objs
 

@@ -1,16 +1,20 @@
 """Full-text search over skill instructions, wordings and descriptions.
 
 SQLite: the FTS5 table ``skills_fts`` (porter stemmer), ranked by bm25. PostgreSQL: the
-generated ``search_document`` tsvector (english configuration) behind a GIN index, ranked by
+table ``skill_search`` of tsvectors (english configuration) behind a GIN index, ranked by
 ``ts_rank``. Both made by migration 0002. A query's words are all required (``all_words``)
 or any of them suffices; quotes and operators typed by a person are read as plain words.
+
+Ranking costs about a microsecond per matching skill, so a search ranks at most
+``RANK_WINDOW`` matches: when more skills match (two common words in a library of 100,000),
+the best among the 5,000 oldest matches are returned; every match is still found by a more
+specific query. This bounds a search to a few milliseconds at any library size.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import column, func, literal_column, select, table
 from sqlalchemy.orm import Session
@@ -23,7 +27,10 @@ from storage.enums import SkillStatus
 from storage.models import Skill
 
 MAX_RESULTS = 1000
+RANK_WINDOW = 5000
+"""Most matches ranked per search; beyond it the oldest RANK_WINDOW matches are ranked."""
 _fts = table("skills_fts", column("rowid"))
+_search = table("skill_search", column("skill_id"), column("document"))
 
 
 def query_words(query: str) -> list[str]:
@@ -46,29 +53,44 @@ def search_ids(
     if not 1 <= limit <= MAX_RESULTS:
         raise SkillError(f"limit must be between 1 and {MAX_RESULTS}, got {limit}")
     if session.get_bind().dialect.name == "postgresql":
-        joiner = " & " if all_words else " | "
-        tsquery = func.to_tsquery(literal_column("'english'::regconfig"), joiner.join(words))
-        document: ColumnElement[Any] = literal_column("skills.search_document")
-        score = func.ts_rank(document, tsquery)
-        query_ = (
-            select(Skill.id, score)
-            .where(document.op("@@")(tsquery))
-            .order_by(score.desc(), Skill.id)
-        )
-    else:
-        joiner = " " if all_words else " OR "
-        match = joiner.join(f'"{w}"' for w in words)
-        # bm25 is lower-is-better; negated so that both databases report higher-is-better.
-        rank: ColumnElement[float] = literal_column("bm25(skills_fts)")
-        query_ = (
-            select(Skill.id, -rank)
-            .join(_fts, _fts.c.rowid == Skill.id)
-            .where(literal_column("skills_fts").op("MATCH")(match))
-            .order_by(rank, Skill.id)
-        )
+        return _search_postgresql(session, words, limit, all_words, statuses)
+    return _search_sqlite(session, words, limit, all_words, statuses)
+
+
+def _search_sqlite(
+    session: Session, words: list[str], limit: int, all_words: bool, statuses: Sequence[str]
+) -> list[tuple[int, float]]:
+    match = (" " if all_words else " OR ").join(f'"{w}"' for w in words)
+    matches = literal_column("skills_fts").op("MATCH")(match)
+    base = select(_fts.c.rowid).where(matches)
     if statuses:
-        query_ = query_.where(Skill.status.in_(list(statuses)))
-    return [(int(i), float(s)) for i, s in session.execute(query_.limit(limit))]
+        base = base.join(Skill, Skill.id == _fts.c.rowid).where(Skill.status.in_(list(statuses)))
+    # Rank at most RANK_WINDOW matches: the oldest ones, found cheaply in rowid order.
+    last = session.scalar(base.order_by(_fts.c.rowid).offset(RANK_WINDOW - 1).limit(1))
+    bm25: ColumnElement[float] = literal_column("bm25(skills_fts)")
+    query = base.add_columns(-bm25).order_by(bm25, _fts.c.rowid)  # bm25: lower is better
+    if last is not None:
+        query = query.where(_fts.c.rowid <= last)
+    return [(int(i), float(s)) for i, s in session.execute(query.limit(limit))]
+
+
+def _search_postgresql(
+    session: Session, words: list[str], limit: int, all_words: bool, statuses: Sequence[str]
+) -> list[tuple[int, float]]:
+    tsquery = func.to_tsquery(
+        literal_column("'english'::regconfig"), (" & " if all_words else " | ").join(words)
+    )
+    found = select(_search.c.skill_id, _search.c.document).where(
+        _search.c.document.op("@@")(tsquery)
+    )
+    if statuses:
+        found = found.join(Skill, Skill.id == _search.c.skill_id).where(
+            Skill.status.in_(list(statuses))
+        )
+    window = found.limit(RANK_WINDOW).subquery()  # the first matches in table order
+    score = func.ts_rank(window.c.document, tsquery)
+    query = select(window.c.skill_id, score).order_by(score.desc(), window.c.skill_id)
+    return [(int(i), float(s)) for i, s in session.execute(query.limit(limit))]
 
 
 def search_skills(

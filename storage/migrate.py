@@ -28,7 +28,7 @@ def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
     """Autogenerate filter: the full-text search objects are made by hand (migration 0002)."""
-    return not (name or "").startswith(("skills_fts", "ix_skills_search", "search_document"))
+    return not (name or "").startswith(("skills_fts", "skill_search", "ix_skill_search"))
 
 
 def alembic_config(url: str | None = None) -> Config:
