@@ -1,0 +1,158 @@
+"""Every planner call becomes a decisions row; decisions can be exported for replay.
+
+The armour hands a ``DecisionRecord`` to a ``Recorder`` after each call, whatever happened
+(an answer, an invalid answer, a failure, a cache hit, a refusal by budget). The
+``DatabaseRecorder`` writes it with its images (as artifacts) in its own transaction, so a
+crash later in the iteration keeps what the planner was asked and what it cost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from experimenter.planner.inputs import Image
+from storage import Database, runs
+
+REPLAY_FORMAT = "experimenter-decisions"
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """One call, as the decisions table stores it."""
+
+    kind: str
+    backend: str
+    model: str
+    prompt: str
+    images: tuple[Image, ...] = ()
+    response: str | None = None
+    parsed: dict[str, Any] | None = None
+    valid: bool = False
+    error: str | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    dollars: float = 0.0
+    latency_s: float = 0.0
+    cache_hit: bool = False
+
+
+class Recorder(Protocol):
+    def record(self, decision: DecisionRecord) -> int | None:
+        """Store ``decision``; its id if it has one."""
+        ...
+
+
+@dataclass
+class MemoryRecorder:
+    """Keeps decisions in a list (a planner without a database: the CLI's one-off question)."""
+
+    decisions: list[DecisionRecord] = field(default_factory=list)
+
+    def record(self, decision: DecisionRecord) -> int | None:
+        self.decisions.append(decision)
+        return len(self.decisions)
+
+
+@dataclass
+class DatabaseRecorder:
+    """Writes each decision, and its images as artifacts, in a transaction of its own."""
+
+    db: Database
+    experiment_id: int | None = None
+    iteration_id: int | None = None
+
+    def record(self, decision: DecisionRecord) -> int | None:
+        with self.db.session() as s:
+            shas = []
+            if self.db.artifacts is not None:
+                for im in decision.images:
+                    artifact = runs.save_artifact(
+                        s,
+                        store=self.db.artifacts,
+                        data=im.png,
+                        media_type="image/png",
+                        name=im.name,
+                    )
+                    shas.append(artifact.sha256)
+            row = runs.record_decision(
+                s,
+                kind=decision.kind,
+                backend=decision.backend,
+                model=decision.model,
+                prompt=decision.prompt,
+                response=decision.response,
+                parsed=decision.parsed,
+                valid=decision.valid,
+                error=decision.error,
+                tokens_in=decision.tokens_in,
+                tokens_out=decision.tokens_out,
+                dollars=decision.dollars,
+                latency_s=decision.latency_s,
+                cache_hit=decision.cache_hit,
+                images=shas,
+                experiment_id=self.experiment_id,
+                iteration_id=self.iteration_id,
+            )
+            return row.id
+
+
+class RecordedAnswer(BaseModel):
+    """One line of a decisions file: an answer the replay backend can give again."""
+
+    kind: str
+    prompt_sha256: str
+    response: str
+    backend: str = ""
+    model: str = ""
+    decision_id: int | None = None
+
+
+def prompt_digest(prompt: str) -> str:
+    return hashlib.sha256(prompt.encode("utf-8")).hexdigest()
+
+
+def export_decisions(db: Database, *, experiment_id: int | None = None) -> list[RecordedAnswer]:
+    """The valid answers of an experiment (or of all), oldest first, for the replay backend."""
+    out: list[RecordedAnswer] = []
+    after: int | None = None
+    with db.reader() as s:
+        while True:
+            page = runs.list_decisions(
+                s, experiment_id=experiment_id, valid=True, after_id=after, limit=1000
+            )
+            for d in page:
+                if d.response is not None:
+                    out.append(
+                        RecordedAnswer(
+                            kind=d.kind, prompt_sha256=prompt_digest(d.prompt), response=d.response,
+                            backend=d.backend, model=d.model, decision_id=d.id,
+                        )
+                    )  # fmt: skip
+            if len(page) < 1000:
+                return out
+            after = page[-1].id
+
+
+def write_decisions_file(path: Path, answers: Sequence[RecordedAnswer]) -> None:
+    """JSON lines: a header, then one answer per line."""
+    lines = [json.dumps({"format": REPLAY_FORMAT, "version": 1})]
+    lines += [a.model_dump_json() for a in answers]
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def read_decisions_file(path: Path) -> list[RecordedAnswer]:
+    """The answers of a file written by ``write_decisions_file``."""
+    text = Path(path).read_text(encoding="utf-8").splitlines()
+    if not text or json.loads(text[0]).get("format") != REPLAY_FORMAT:
+        raise ValueError(
+            f"{path} is not a decisions file (its first line must be the "
+            f'{{"format": "{REPLAY_FORMAT}"}} header); write one with write_decisions_file'
+        )
+    return [RecordedAnswer.model_validate_json(line) for line in text[1:] if line.strip()]

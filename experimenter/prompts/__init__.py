@@ -1,0 +1,1 @@
+"""Prompt templates, one file per message, rendered by ``experimenter.planner.prompts``."""
