@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from pydantic import BaseModel
 
-from controllers.tasks import TaskSpec, TaskSpecError, canonical_instruction
+from controllers.tasks import TaskSpec, TaskSpecError, canonical_instruction, validate
 from experimenter.planner import curriculum, trends
 from experimenter.planner.backends.base import PermanentError, Reply, Request
 from experimenter.planner.inputs import AnalyzeInput, DecomposeInput, ProposeInput
@@ -95,7 +95,13 @@ def propose(inp: ProposeInput) -> Proposals:
         known.add(h)
         if s.status == "learned":
             learned.add(h)
-    goal_hash = _hash(inp.goal, None) if inp.goal is not None else None
+    goal_hash = goal_words = None
+    if inp.goal is not None:
+        try:
+            goal = validate(inp.goal, inp.objects)
+            goal_hash, goal_words = goal.spec_hash(), canonical_instruction(goal)
+        except TaskSpecError:
+            pass  # an invalid goal steers nothing (the daemon validates it at start)
     picks = curriculum.propose(
         objects=inp.objects,
         learned=learned,
@@ -104,7 +110,7 @@ def propose(inp: ProposeInput) -> Proposals:
         count=inp.count,
         goal=inp.goal,
         goal_hash=goal_hash,
-        goal_instruction=inp.goal_instruction,
+        goal_instruction=goal_words,
     )
     return Proposals(
         proposals=[

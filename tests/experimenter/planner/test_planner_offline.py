@@ -1,0 +1,169 @@
+"""The offline backend: a sensible curriculum, sound verdicts, staged decompositions, fast."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from planner_helpers import OBJECTS, curve, spec
+
+from controllers.tasks import validate
+from experimenter.planner import (
+    AnalyzeInput,
+    DecomposeInput,
+    LibrarySkill,
+    Planner,
+    ProposeInput,
+    Rejection,
+)
+from experimenter.planner.backends.offline import OfflineBackend
+
+STACK3 = spec(
+    [("on", "red", "blue"), ("released", "red")], [("on", "green", "red"), ("released", "green")]
+)
+RELATIONS = {"above", "near", "left_of", "right_of", "in_front_of", "behind"}
+
+
+def difficulty(s: dict[str, Any]) -> tuple[str, int]:
+    """(moved object, level) by a reading of the spec independent of the curriculum code."""
+    stages = s["stages"]
+    preds = {a["pred"] for st in stages for a in st["all"]}
+    first = stages[0]["all"][0]["args"][0]
+    if len(stages) > 1:
+        return first, 5
+    if "on" in preds:
+        return first, 4
+    if preds & RELATIONS:
+        return first, 3
+    return first, {"reach": 0, "grasped": 1, "lifted": 2}[preds.pop()]
+
+
+def run_curriculum(goal: dict[str, Any] | None, count: int, rounds: int) -> list[list[str]]:
+    """Rounds of proposals, every proposal then trained and learned; checks each round."""
+    planner = Planner(OfflineBackend())
+    library: list[LibrarySkill] = []
+    history = []
+    for _ in range(rounds):
+        inp = ProposeInput(objects=OBJECTS, library=library, goal=goal, count=count)
+        proposals = planner.propose(inp).value.proposals
+        if not proposals:
+            break
+        known = {validate(s.spec, OBJECTS).spec_hash() for s in library}
+        learned_level: dict[str, int] = {}
+        for s in library:
+            obj, lvl = difficulty(s.spec)
+            learned_level[obj] = max(lvl, learned_level.get(obj, -1))
+        for p in proposals:
+            parsed = validate(p.spec, OBJECTS)  # valid
+            assert parsed.spec_hash() not in known, f"{p.instruction} is not new"
+            obj, lvl = difficulty(p.spec)
+            assert lvl <= learned_level.get(obj, -1) + 1 or lvl == 5, (
+                f"{p.instruction} (level {lvl}) is more than one step above what is learned"
+            )
+            assert "not a vision-language model" in p.rationale
+        library += [
+            LibrarySkill(instruction=p.instruction, spec=p.spec, status="learned")
+            for p in proposals
+        ]
+        history.append([p.instruction for p in proposals])
+    return history
+
+
+def test_proposals_climb_the_ladder_one_step_at_a_time() -> None:
+    history = run_curriculum(goal=None, count=3, rounds=40)
+    assert history[0] == ["reach the red block", "reach the green block", "reach the blue block"]
+    flat = [i for r in history for i in r]
+    assert flat.index("grasp the red block") < flat.index("lift the red block")
+    assert flat.index("lift the red block") < flat.index("put the red block left of the blue block")
+    assert flat.index("hold the red block above the blue block") < flat.index(
+        "stack the red block on the blue block"
+    )
+    assert (
+        "stack the red block on the blue block, then stack the green block on the red block" in flat
+    )
+    assert len(flat) == len(set(flat))  # nothing proposed twice
+
+
+def test_a_goal_steers_the_proposals_and_is_proposed_when_within_reach() -> None:
+    goal = STACK3
+    history = run_curriculum(goal=goal, count=2, rounds=12)
+    flat = [i for r in history for i in r]
+    goal_words = (
+        "stack the red block on the blue block, then stack the green block on the red block"
+    )
+    assert goal_words in flat
+    before_goal = flat[: flat.index(goal_words)]
+    # Only what the goal needs: nothing about moving blue, no side relations.
+    assert not [i for i in before_goal if "left of" in i or "near" in i or "lift the blue" in i]
+    assert len(before_goal) == 10  # reach, grasp, lift red and green; above and stack twice
+
+
+def test_rejected_proposals_are_not_repeated() -> None:
+    planner = Planner(OfflineBackend())
+    inp = ProposeInput(
+        objects=OBJECTS, rejections=[Rejection(instruction="reach the red block", reason="no")]
+    )
+    words = [p.instruction for p in planner.propose(inp).value.proposals]
+    assert "reach the red block" not in words and "reach the green block" in words
+
+
+def test_verdicts_follow_level_and_slope() -> None:
+    inp = AnalyzeInput(
+        skills=[
+            curve(1, "reach", [0.5, 0.85, 0.9]),
+            curve(2, "lift", [0.0, 0.1, 0.3, 0.5]),
+            curve(3, "stack", [0.2, 0.21, 0.2, 0.19, 0.2]),
+            curve(4, "above", [0.1]),
+        ]
+    )
+    value = Planner(OfflineBackend()).analyze(inp).value.by_skill()
+    assert [value[i].verdict for i in range(1, 5)] == [
+        "learned", "improving", "stalled", "improving",
+    ]  # fmt: skip
+    assert "level 20%" in value[3].reason and value[4].confidence < value[3].confidence
+
+
+def test_decomposition_follows_the_stages_with_lead_in_steps() -> None:
+    planner = Planner(OfflineBackend())
+    answer = planner.decompose(
+        DecomposeInput(objects=OBJECTS, task=STACK3, instruction="build a tower")
+    ).value
+    assert [s.instruction for s in answer.subtasks] == [
+        "grasp the red block",
+        "hold the red block above the blue block",
+        "stack the red block on the blue block",
+        "grasp the green block",
+        "hold the green block above the red block",
+        "stack the green block on the red block",
+    ]
+    short = planner.decompose(
+        DecomposeInput(objects=OBJECTS, task=STACK3, instruction="tower", max_subtasks=2)
+    ).value
+    assert [s.instruction for s in short.subtasks] == [
+        "stack the red block on the blue block",
+        "stack the green block on the red block",
+    ]
+
+
+def test_an_offline_decision_takes_well_under_a_millisecond() -> None:
+    planner = Planner(OfflineBackend())
+    library = [
+        LibrarySkill(instruction=f"s{i}", spec=spec([("reach", o)]), status="learned")
+        for i, o in enumerate(OBJECTS)
+    ]
+    questions = [
+        ProposeInput(objects=OBJECTS, library=library, goal=STACK3, count=3),
+        AnalyzeInput(skills=[curve(i, "x", [0.1 * j for j in range(8)]) for i in range(4)]),
+        DecomposeInput(objects=OBJECTS, task=STACK3, instruction="tower"),
+    ]
+    for q in questions:
+        planner.ask(q)  # warm the caches
+        best = min(_mean_seconds(lambda q=q: planner.ask(q), 50) for _ in range(3))
+        assert best < 1e-3, f"{type(q).__name__}: {best * 1e6:.0f} us per decision"
+
+
+def _mean_seconds(fn: Any, n: int) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - start) / n
