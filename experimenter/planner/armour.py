@@ -159,15 +159,14 @@ class Planner:
     # --- the armour ----------------------------------------------------------------------
 
     def ask(self, inp: Inputs, images: Sequence[Image] = ()) -> Answer[Any]:
+        """Any of the three questions, by the type of ``inp``."""
         q = question(inp)
         pics = tuple(images)
         backend = self.backend
-        if not backend.remote:  # offline, replay: nothing to save by caching
-            return (
-                self._offline(q, pics, inp, reason=None)
-                if backend is self.offline
-                else (self._ask_backend(q, pics, inp, key=""))
-            )
+        if backend is self.offline:
+            return self._offline(q, pics, inp, reason=None)
+        if not backend.remote:  # replay: free and local, nothing to save by caching
+            return self._ask_backend(q, pics, inp, key="")
         key = cache_key(
             backend=backend.name, model=backend.model, prompt=q.prompt, images=pics, schema=q.schema
         )

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -67,14 +68,23 @@ def _check_decompose(inp: DecomposeInput) -> Callable[[Any], list[str]]:
         problems = []
         if len(answer.subtasks) > inp.max_subtasks:
             problems.append(f"{len(answer.subtasks)} subtasks; at most {inp.max_subtasks}")
+        objects = tuple(inp.objects)
         for i, sub in enumerate(answer.subtasks, start=1):
-            try:
-                validate(sub.spec, inp.objects)
-            except TaskSpecError as e:
-                problems += [f"subtask {i} ({sub.instruction!r}): {p}" for p in e.problems]
+            found = spec_problems(sub.spec.model_dump_json(exclude_none=True), objects)
+            problems += [f"subtask {i} ({sub.instruction!r}): {p}" for p in found]
         return problems
 
     return check
+
+
+@lru_cache(maxsize=4096)
+def spec_problems(spec_json: str, objects: tuple[str, ...]) -> tuple[str, ...]:
+    """The validator's problems with a spec (memoised: the same subtasks recur)."""
+    try:
+        validate(spec_json, objects)
+    except TaskSpecError as e:
+        return tuple(e.problems)
+    return ()
 
 
 def question(inp: Inputs) -> Question:

@@ -85,6 +85,16 @@ def analyze(inp: AnalyzeInput) -> Progress:
     return Progress(judgements=judgements, summary=summary)
 
 
+@lru_cache(maxsize=4096)
+def _named(spec_json: str, objects: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """``(spec hash, canonical instruction)`` of a valid spec, ``(None, None)`` otherwise."""
+    try:
+        spec = validate(spec_json, objects)
+    except TaskSpecError:
+        return None, None
+    return spec.spec_hash(), canonical_instruction(spec)
+
+
 def propose(inp: ProposeInput) -> Proposals:
     learned: set[str] = set()
     known: set[str] = set()
@@ -97,11 +107,8 @@ def propose(inp: ProposeInput) -> Proposals:
             learned.add(h)
     goal_hash = goal_words = None
     if inp.goal is not None:
-        try:
-            goal = validate(inp.goal, inp.objects)
-            goal_hash, goal_words = goal.spec_hash(), canonical_instruction(goal)
-        except TaskSpecError:
-            pass  # an invalid goal steers nothing (the daemon validates it at start)
+        # An invalid goal steers nothing (the daemon validates it when the run starts).
+        goal_hash, goal_words = _named(json.dumps(inp.goal, sort_keys=True), tuple(inp.objects))
     picks = curriculum.propose(
         objects=inp.objects,
         learned=learned,
@@ -126,10 +133,7 @@ def decompose(inp: DecomposeInput) -> Decomposition:
     subtasks = []
     for spec in curriculum.decompose(inp.task, max_subtasks=inp.max_subtasks):
         parsed = TaskSpec.model_validate(spec)
-        try:
-            words = canonical_instruction(parsed)
-        except (TaskSpecError, ValueError):
-            words = str(parsed)
+        words = _named(json.dumps(spec, sort_keys=True), tuple(inp.objects))[1] or str(parsed)
         subtasks.append(Subtask(instruction=words, spec=parsed))
     return Decomposition(
         rationale=f"one subtask per stage, with lead-in steps ({LABEL})", subtasks=subtasks
