@@ -24,9 +24,10 @@ __all__ = ["pictures"]  # the fixture, imported for pytest
 
 
 def planner(fake: FakeServer, db: Database, delays: list[float], **settings: Any) -> Planner:
+    settings.setdefault("gemini_api_version", "v1beta")
     config = PlannerSettings(
-        backend="gemini", gemini_api_key="test-key", gemini_base_url=fake.url,
-        gemini_api_version="v1beta", timeout_s=5, retries=3, backoff_s=0.01, backoff_max_s=1,
+        backend="gemini", gemini_api_key="test-key", gemini_base_url=fake.url, timeout_s=5,
+        retries=3, backoff_s=0.01, backoff_max_s=1,
         **settings,
     )  # fmt: skip
     with db.session() as s:
@@ -143,6 +144,9 @@ def test_a_server_that_keeps_failing_falls_back_to_offline_for_the_iteration(
 def test_a_refused_key_is_not_retried(sqlite_db: Database) -> None:
     delays: list[float] = []
     with serve([gemini_error(403, "PERMISSION_DENIED")]) as fake:
-        answer = planner(fake, sqlite_db, delays).analyze(analyze_input())
+        # The SDK's default API version this time: the path starts /v1/.
+        p = planner(fake, sqlite_db, delays, gemini_api_version=None)
+        answer = p.analyze(analyze_input())
+    assert fake.requests[0].path == "/v1/models/gemini-2.5-flash:generateContent"
     assert len(fake.requests) == 1 and delays == [] and answer.backend == "offline"
     assert answer.fallback is not None and "403" in answer.fallback
