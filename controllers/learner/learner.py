@@ -19,7 +19,7 @@ import pickle
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -32,11 +32,18 @@ from controllers.learner.replay import ReplayBuffer, Source
 from controllers.learner.sac import SAC, Batch
 from controllers.learner.tasks import Normalizer, TaskSet
 from controllers.learner.text import tokenize
-from controllers.primitives import Chain
 from controllers.tasks import TaskSpec
 
-ChainFactory = Callable[[], Chain]
-"""Makes a fresh primitive chain for one episode (e.g. ``lambda: Chain(stack_chain(l))``)."""
+
+class Runnable(Protocol):
+    """What collection drives on one arena copy: ``primitives.Chain``,
+    ``skill_exec.SkillRun`` or anything else that acts on one observation."""
+
+    def act(self, obs: np.ndarray) -> np.ndarray: ...
+
+
+ChainFactory = Callable[[], Runnable]
+"""Makes a fresh chain for one episode (e.g. ``lambda: Chain(stack_chain(l))``)."""
 
 EVAL_SEED = 1_000_000
 """Evaluation episodes use seeds from here on, apart from collection seeds."""

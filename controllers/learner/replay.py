@@ -105,6 +105,18 @@ class ReplayBuffer:
             raise ValueError("the replay buffer is empty; collect data before updating")
         return rng.integers(0, self.size, size=n)
 
+    def mark_changed_since(self, added: int) -> None:
+        """Mark for the next ``save`` every chunk written since ``added`` transitions had been
+        added, e.g. to save into a second folder last saved at that count."""
+        if not 0 <= added <= self.added:
+            raise ValueError(f"added must be in [0, {self.added}], got {added}")
+        n = self.added - added
+        if n >= self.capacity:
+            self._dirty.update(range(-(-self.capacity // self.chunk)))
+        elif n > 0:
+            idx = (self.pos - n + np.arange(n)) % self.capacity
+            self._dirty.update(np.unique(idx // self.chunk).tolist())
+
     # --- persistence -------------------------------------------------------------------------
 
     def save(self, directory: str | Path) -> None:

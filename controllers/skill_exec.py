@@ -1,0 +1,293 @@
+"""Skill execution: a skill's parts run in order, each until its own success or a timeout.
+
+A *part* is one step of a skill's execution, and states what it achieves as a task spec:
+
+- ``ScriptedPart``: a scripted primitive (``controllers.primitives``), preceded by the
+  lead-in primitives its precondition needs *in the state where the part starts* (a grasp
+  starts with a reach unless the cube is already held; a placement with a grasp and a
+  move above unless the cube is already over its support);
+- ``PolicyPart``: the learned policy acting under one task (its canonical instruction).
+
+``SkillRun`` is what ``Learner.collect(chain=...)`` drives, like ``primitives.Chain``: it
+has ``act(obs)``, ``finished`` and ``failed``. A part whose spec already holds when it
+starts is skipped; a part that times out (or whose scripted plan gives up) ends the run as
+failed, since later parts assume what earlier ones achieved. Nothing here has a fixed
+duration: parts end on their success predicate.
+
+Pure controllers code: no database, no planner; the policy is a callable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from controllers.layout import ObsLayout
+from controllers.primitives import Primitive, make_primitive
+from controllers.scene import MAX_OPENING
+from controllers.tasks import CompiledTask, as_task, compile_task
+
+Policy = Callable[[np.ndarray, int], np.ndarray]
+"""``policy(obs, task_id) -> action`` for one observation of shape ``(dim,)``."""
+
+
+class Part(Protocol):
+    """One step of a skill's execution."""
+
+    name: str
+    timeout: int
+
+    def start(self, obs: np.ndarray) -> None: ...
+    def succeeded(self, obs: np.ndarray) -> bool: ...
+    def gave_up(self) -> bool: ...
+    def act(self, obs: np.ndarray) -> np.ndarray: ...
+
+
+def _held(layout: ObsLayout, obs: np.ndarray, name: str) -> bool:
+    return bool(layout.contact_left(obs, name) > 0.5 and layout.contact_right(obs, name) > 0.5)
+
+
+def lead_in(layout: ObsLayout, name: str, args: Mapping[str, Any], obs: np.ndarray) -> list[str]:
+    """Primitives to run before primitive ``name`` so that its precondition holds at ``obs``.
+
+    The scripted primitives assume an earlier step: ``grasp`` a gripper around the cube,
+    ``lift`` / ``move_above`` / ``place_on`` a held cube. ``held`` is the cube the caller
+    means to carry (``args["held"]``, default red) for the ones that carry something.
+    """
+    held = str(args.get("held", args.get("obj", "red")))
+    holding = _held(layout, obs, held)
+    if name == "grasp":
+        return [] if holding else ["reach"]
+    if name in ("lift", "move_above"):
+        return [] if holding else ["reach", "grasp"]
+    if name == "place_on":
+        return ["move_above"] if holding else ["reach", "grasp", "move_above"]
+    return []
+
+
+@dataclass
+class ScriptedPart:
+    """A scripted primitive and its lead-in, until ``success`` holds or it gives up."""
+
+    layout: ObsLayout
+    primitive: str
+    """Registered primitive name (``controllers.primitives.PRIMITIVES``)."""
+    args: dict[str, Any]
+    """Its arguments; ``held`` names the cube carried by move_above/place_on/lift."""
+    task: CompiledTask
+    """What the part achieves (its success ends the part)."""
+    name: str = ""
+    timeout: int = 0
+    _plan: list[Primitive] = field(default_factory=list, init=False)
+    _index: int = field(default=0, init=False)
+    _started: bool = field(default=False, init=False)
+    _failed: bool = field(default=False, init=False)
+    _steps: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        self.name = self.name or self.primitive
+
+    def _make(self, name: str) -> Primitive:
+        held = self.args.get("held", self.args.get("obj", "red"))
+        own = {k: v for k, v in self.args.items() if k != "held"}
+        if name == self.primitive:
+            return make_primitive(self.layout, name, **own)
+        if name in ("reach", "grasp"):
+            return make_primitive(self.layout, name, obj=held)
+        # move_above as a lead-in of place_on goes over place_on's target.
+        return make_primitive(self.layout, name, **own)
+
+    def start(self, obs: np.ndarray) -> None:
+        names = [*lead_in(self.layout, self.primitive, self.args, obs), self.primitive]
+        self._plan = [self._make(n) for n in names]
+        self.timeout = sum(p.timeout for p in self._plan)
+        self._index, self._started, self._failed, self._steps = 0, False, False, 0
+
+    def succeeded(self, obs: np.ndarray) -> bool:
+        return bool(self.task.success(obs[None])[0])
+
+    def gave_up(self) -> bool:
+        return self._failed or self._steps >= self.timeout or self._index >= len(self._plan)
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        self._steps += 1
+        while self._index < len(self._plan):
+            p = self._plan[self._index]
+            if not self._started:
+                p.start(obs)
+                self._started = True
+            if p.done(obs):
+                self._index += 1
+                self._started = False
+                continue
+            if p.timed_out():
+                self._failed = True
+                break
+            return p.act(obs)
+        return hold(obs)
+
+
+@dataclass
+class PolicyPart:
+    """The learned policy under task ``task_id`` until ``success`` holds or ``timeout``."""
+
+    policy: Policy
+    task_id: int
+    task: CompiledTask
+    timeout: int
+    name: str = "policy"
+    _steps: int = field(default=0, init=False)
+
+    def start(self, obs: np.ndarray) -> None:
+        self._steps = 0
+
+    def succeeded(self, obs: np.ndarray) -> bool:
+        return bool(self.task.success(obs[None])[0])
+
+    def gave_up(self) -> bool:
+        return self._steps >= self.timeout
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        self._steps += 1
+        return np.asarray(self.policy(obs, self.task_id), dtype=np.float64)
+
+
+def hold(obs: np.ndarray) -> np.ndarray:
+    """Stay still, keeping the gripper as it is."""
+    opening = float(ObsLayout.gripper_opening(obs))
+    return np.array([0.0, 0.0, 0.0, 1.0 - 2.0 * opening / MAX_OPENING])
+
+
+class SkillRun:
+    """Parts in order on one arena copy (the interface of ``primitives.Chain``).
+
+    ``failed`` is the name of the part that timed out, if any; a finished run holds still.
+    """
+
+    def __init__(self, parts: Sequence[Part]) -> None:
+        if not parts:
+            raise ValueError("a skill run needs at least one part")
+        self.parts = list(parts)
+        self.index = 0
+        self.failed: str | None = None
+        self._started = False
+
+    @property
+    def finished(self) -> bool:
+        return self.failed is not None or self.index >= len(self.parts)
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        while not self.finished:
+            part = self.parts[self.index]
+            if not self._started:
+                part.start(obs)
+                self._started = True
+            if part.succeeded(obs):
+                self.index += 1
+                self._started = False
+                continue
+            if part.gave_up():
+                self.failed = part.name
+                break
+            return part.act(obs)
+        return hold(obs)
+
+
+@dataclass(frozen=True)
+class PartSpec:
+    """A part as plain data (what a planner's decomposition and the library yield).
+
+    ``kind`` is ``primitive`` (``primitive``, ``args``) or ``policy`` (``task_id``); ``spec``
+    is what the part achieves (a task-language dict or instruction).
+    """
+
+    kind: str
+    spec: Mapping[str, Any] | str
+    primitive: str | None = None
+    args: Mapping[str, Any] = field(default_factory=dict)
+    task_id: int | None = None
+
+
+def build_run(
+    parts: Sequence[PartSpec],
+    layout: ObsLayout,
+    *,
+    policy: Policy | None = None,
+    policy_timeout: int = 100,
+) -> SkillRun:
+    """A fresh ``SkillRun`` of ``parts`` (call once per episode)."""
+    built: list[Part] = []
+    for p in parts:
+        task = compile_task(as_task(p.spec, layout), layout)
+        if p.kind == "primitive":
+            if p.primitive is None:
+                raise ValueError(f"a primitive part names its primitive; got {p}")
+            built.append(ScriptedPart(layout, p.primitive, dict(p.args), task))
+        elif p.kind == "policy":
+            if policy is None or p.task_id is None:
+                raise ValueError("a policy part needs a policy and a task id")
+            built.append(PolicyPart(policy, p.task_id, task, policy_timeout))
+        else:
+            raise ValueError(f"unknown part kind {p.kind!r}; use 'primitive' or 'policy'")
+    return SkillRun(built)
+
+
+@dataclass(frozen=True)
+class SeedPrimitive:
+    """A scripted primitive as a library skill: what it achieves and how it is called."""
+
+    primitive: str
+    args: dict[str, Any]
+    spec: dict[str, Any]
+    wording: str
+
+
+def seed_primitives(layout: ObsLayout) -> list[SeedPrimitive]:
+    """Every primitive skill of a scene: reach, grasp, lift and release each cube, move one
+    cube above another and place it on it, push each cube to each side of the table."""
+    cubes = list(layout.object_names)
+    out: list[SeedPrimitive] = []
+
+    def atom(pred: str, *objs: str, **params: Any) -> dict[str, Any]:
+        return {"stages": [{"all": [{"pred": pred, "args": list(objs), **params}]}]}
+
+    for o in cubes:
+        out.append(SeedPrimitive("reach", {"obj": o}, atom("reach", o), f"reach the {o} block"))
+        out.append(SeedPrimitive("grasp", {"obj": o}, atom("grasped", o), f"grasp the {o} block"))
+        out.append(SeedPrimitive("lift", {"obj": o}, atom("lifted", o), f"lift the {o} block"))
+        out.append(
+            SeedPrimitive("release", {"held": o}, atom("released", o), f"release the {o} block")
+        )
+        for direction in ("left", "right", "front", "back"):
+            out.append(
+                SeedPrimitive(
+                    "push",
+                    {"obj": o, "direction": direction},
+                    atom("in_region", o, region=direction),
+                    f"push the {o} block to the {direction}",
+                )
+            )
+    for o in cubes:
+        for t in cubes:
+            if o == t:
+                continue
+            out.append(
+                SeedPrimitive(
+                    "move_above",
+                    {"obj": t, "held": o},
+                    atom("above", o, t),
+                    f"hold the {o} block above the {t} block",
+                )
+            )
+            out.append(
+                SeedPrimitive(
+                    "place_on",
+                    {"obj": t, "held": o},
+                    atom("on", o, t),
+                    f"place the {o} block on the {t} block",
+                )
+            )
+    return out
