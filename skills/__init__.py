@@ -19,6 +19,7 @@ from skills.errors import SkillError, TransitionRefused, UnknownSkill
 from skills.library import (
     add_skill,
     add_skills,
+    evaluated_in,
     find_skill,
     get_skill,
     record_evaluation,
@@ -69,6 +70,7 @@ __all__ = [
     "add_skill",
     "add_skills",
     "count_skills",
+    "evaluated_in",
     "export_library",
     "find_skill",
     "get_skill",

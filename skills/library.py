@@ -394,3 +394,11 @@ def _update_summaries(
         ],
     )
     session.expire_all()  # ORM copies of the updated skills are stale now
+
+
+def evaluated_in(session: Session, *, iteration_id: int) -> dict[int, EvaluationPublic]:
+    """The evaluations recorded in an iteration, by skill id (the newest per skill)."""
+    rows = session.scalars(
+        select(Evaluation).where(Evaluation.iteration_id == iteration_id).order_by(Evaluation.id)
+    )
+    return {e.skill_id: EvaluationPublic.model_validate(e) for e in rows}

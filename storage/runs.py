@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage.artifacts import ArtifactStore
@@ -357,3 +357,99 @@ def record_decomposition(
     session.add_all(rows)
     session.flush()
     return rows
+
+
+def find_experiment(session: Session, *, name: str) -> Experiment | None:
+    """The experiment named ``name``, or ``None``."""
+    return session.scalar(select(Experiment).where(Experiment.name == name))
+
+
+def list_experiments(session: Session) -> list[Experiment]:
+    """Every experiment, oldest first."""
+    return list(session.scalars(select(Experiment).order_by(Experiment.id)))
+
+
+def update_experiment(
+    session: Session,
+    *,
+    experiment_id: int,
+    budgets: Mapping[str, Any] | None = None,
+    config: Mapping[str, Any] | None = None,
+) -> Experiment:
+    """Replace an experiment's budgets and/or configuration (a restart with new limits)."""
+    exp = get_experiment(session, experiment_id=experiment_id)
+    if budgets is not None:
+        exp.budgets = dict(budgets)
+    if config is not None:
+        exp.config = dict(config)
+    session.flush()
+    return exp
+
+
+def current_iteration(session: Session, *, experiment_id: int) -> Iteration | None:
+    """The experiment's newest iteration if it is still running (not finished), else None.
+
+    A daemon restarted after a crash continues this iteration instead of numbering a new one.
+    """
+    it = session.scalar(
+        select(Iteration)
+        .where(Iteration.experiment_id == experiment_id)
+        .order_by(Iteration.number.desc())
+        .limit(1)
+    )
+    return it if it is not None and it.finished_at is None else None
+
+
+def count_iterations(session: Session, *, experiment_id: int, finished: bool = True) -> int:
+    """How many iterations the experiment has (only finished ones by default)."""
+    query = select(func.count(Iteration.id)).where(Iteration.experiment_id == experiment_id)
+    if finished:
+        query = query.where(Iteration.finished_at.is_not(None))
+    return int(session.scalar(query) or 0)
+
+
+def list_tasks(
+    session: Session,
+    *,
+    experiment_id: int | None = None,
+    iteration_id: int | None = None,
+    status: TaskStatus | str | Sequence[TaskStatus | str] | None = None,
+    limit: int = 1000,
+) -> list[Task]:
+    """Task proposals matching every filter, oldest first."""
+    query = select(Task)
+    if experiment_id is not None:
+        query = query.where(Task.experiment_id == experiment_id)
+    if iteration_id is not None:
+        query = query.where(Task.iteration_id == iteration_id)
+    if status is not None:
+        values = [status] if isinstance(status, str) else list(status)
+        query = query.where(Task.status.in_([TaskStatus(v).value for v in values]))
+    return list(session.scalars(query.order_by(Task.id).limit(limit)))
+
+
+def get_task(session: Session, *, task_id: int) -> Task:
+    """Task ``task_id``; ``LookupError`` if there is none."""
+    task = session.get(Task, task_id)
+    if task is None:
+        raise LookupError(f"no task with id {task_id}")
+    return task
+
+
+def decomposition_of(session: Session, *, task_id: int) -> list[DecompositionStep]:
+    """The ordered subtasks of a task (empty if it was not decomposed)."""
+    return list(
+        session.scalars(
+            select(DecompositionStep)
+            .where(DecompositionStep.task_id == task_id)
+            .order_by(DecompositionStep.position)
+        )
+    )
+
+
+def count_episodes(session: Session, *, experiment_id: int, purpose: str | None = None) -> int:
+    """How many episodes an experiment recorded (of one purpose if given)."""
+    query = select(func.count(Episode.id)).where(Episode.experiment_id == experiment_id)
+    if purpose is not None:
+        query = query.where(Episode.purpose == purpose)
+    return int(session.scalar(query) or 0)

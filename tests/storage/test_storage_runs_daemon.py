@@ -1,0 +1,63 @@
+"""The records a restarted daemon reads back: its experiment, the open iteration, tasks."""
+
+from __future__ import annotations
+
+import skills
+from storage import Database, runs
+
+
+def test_restart_finds_the_experiment_and_continues_its_open_iteration(db: Database) -> None:
+    with db.session() as s:
+        exp = runs.create_experiment(s, name="e1", planner_backend="offline")
+        first = runs.start_iteration(s, experiment_id=exp.id)
+        runs.finish_iteration(s, iteration_id=first.id, env_steps=100)
+        second = runs.start_iteration(s, experiment_id=exp.id)
+    with db.session() as s:
+        found = runs.find_experiment(s, name="e1")
+        assert found is not None and found.id == exp.id
+        assert runs.find_experiment(s, name="nope") is None
+        assert [e.name for e in runs.list_experiments(s)] == ["e1"]
+        open_it = runs.current_iteration(s, experiment_id=exp.id)
+        assert open_it is not None and open_it.id == second.id and open_it.number == 2
+        assert runs.count_iterations(s, experiment_id=exp.id) == 1
+        assert runs.count_iterations(s, experiment_id=exp.id, finished=False) == 2
+        runs.finish_iteration(s, iteration_id=second.id, env_steps=200)
+        assert runs.current_iteration(s, experiment_id=exp.id) is None
+        runs.update_experiment(s, experiment_id=exp.id, budgets={"env_steps": 5})
+        assert runs.get_experiment(s, experiment_id=exp.id).budgets == {"env_steps": 5}
+
+
+def test_tasks_by_iteration_and_status_with_their_decomposition(db: Database) -> None:
+    with db.session() as s:
+        exp = runs.create_experiment(s, name="e2", planner_backend="offline")
+        it = runs.start_iteration(s, experiment_id=exp.id)
+        a = runs.record_task(
+            s, spec=None, spec_hash=None, instruction="a", experiment_id=exp.id, iteration_id=it.id
+        )
+        b = runs.record_task(s, spec=None, spec_hash=None, instruction="b", experiment_id=exp.id)
+        runs.set_task_status(s, task_id=b.id, status="rejected", verdict="no")
+        runs.record_decomposition(
+            s,
+            task_id=a.id,
+            steps=[{"spec": {}, "instruction": "x"}, {"spec": {}, "instruction": "y"}],
+        )
+    with db.reader() as s:
+        assert [t.id for t in runs.list_tasks(s, iteration_id=it.id)] == [a.id]
+        assert [t.id for t in runs.list_tasks(s, experiment_id=exp.id, status="rejected")] == [b.id]
+        assert [t.id for t in runs.list_tasks(s, status=["proposed", "rejected"])] == [a.id, b.id]
+        assert [st.instruction for st in runs.decomposition_of(s, task_id=a.id)] == ["x", "y"]
+        assert runs.get_task(s, task_id=a.id).instruction == "a"
+        assert runs.count_episodes(s, experiment_id=exp.id) == 0
+
+
+def test_evaluations_of_an_iteration_by_skill(db: Database) -> None:
+    with db.session() as s:
+        exp = runs.create_experiment(s, name="e3", planner_backend="offline")
+        it = runs.start_iteration(s, experiment_id=exp.id)
+        k = skills.add_skill(s, spec={"stages": [{"all": [{"pred": "reach", "args": ["red"]}]}]})
+        skills.record_evaluation(s, skill_id=k.id, episodes=10, successes=3, iteration_id=it.id)
+        skills.record_evaluation(s, skill_id=k.id, episodes=10, successes=9, iteration_id=it.id)
+        skills.record_evaluation(s, skill_id=k.id, episodes=10, successes=1)
+    with db.reader() as s:
+        got = skills.evaluated_in(s, iteration_id=it.id)
+        assert list(got) == [k.id] and got[k.id].successes == 9
