@@ -53,11 +53,11 @@ def test_tasks_by_iteration_and_status_with_their_decomposition(db: Database) ->
 def test_evaluations_of_an_iteration_by_skill(db: Database) -> None:
     with db.session() as s:
         exp = runs.create_experiment(s, name="e3", planner_backend="offline")
-        it = runs.start_iteration(s, experiment_id=exp.id)
+        it_id = runs.start_iteration(s, experiment_id=exp.id).id
         k = skills.add_skill(s, spec={"stages": [{"all": [{"pred": "reach", "args": ["red"]}]}]})
-        skills.record_evaluation(s, skill_id=k.id, episodes=10, successes=3, iteration_id=it.id)
-        skills.record_evaluation(s, skill_id=k.id, episodes=10, successes=9, iteration_id=it.id)
+        skills.record_evaluation(s, skill_id=k.id, episodes=10, successes=3, iteration_id=it_id)
+        skills.record_evaluation(s, skill_id=k.id, episodes=10, successes=9, iteration_id=it_id)
         skills.record_evaluation(s, skill_id=k.id, episodes=10, successes=1)
     with db.reader() as s:
-        got = skills.evaluated_in(s, iteration_id=it.id)
+        got = skills.evaluated_in(s, iteration_id=it_id)
         assert list(got) == [k.id] and got[k.id].successes == 9
