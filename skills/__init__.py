@@ -25,6 +25,7 @@ from skills.library import (
     record_evaluation,
     record_evaluations,
     set_status,
+    skill_specs,
 )
 from skills.queries import count_skills, list_skills, status_counts
 from skills.retrieval import nearest_skills
@@ -84,5 +85,6 @@ __all__ = [
     "search_skills",
     "set_status",
     "skill_detail",
+    "skill_specs",
     "status_counts",
 ]

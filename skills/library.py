@@ -402,3 +402,14 @@ def evaluated_in(session: Session, *, iteration_id: int) -> dict[int, Evaluation
         select(Evaluation).where(Evaluation.iteration_id == iteration_id).order_by(Evaluation.id)
     )
     return {e.skill_id: EvaluationPublic.model_validate(e) for e in rows}
+
+
+def skill_specs(session: Session, *, skill_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The canonical spec of each of these skills, by id (unknown ids are left out)."""
+    out: dict[int, dict[str, Any]] = {}
+    ids = list(dict.fromkeys(skill_ids))
+    for start in range(0, len(ids), 10_000):
+        chunk = ids[start : start + 10_000]
+        rows = session.execute(select(Skill.id, Skill.spec).where(Skill.id.in_(chunk)))
+        out.update({i: spec for i, spec in rows})
+    return out

@@ -61,3 +61,10 @@ def test_evaluations_of_an_iteration_by_skill(db: Database) -> None:
     with db.reader() as s:
         got = skills.evaluated_in(s, iteration_id=it_id)
         assert list(got) == [k.id] and got[k.id].successes == 9
+
+
+def test_skill_specs_by_id(db: Database) -> None:
+    reach = {"stages": [{"all": [{"pred": "reach", "args": ["red"]}]}]}
+    with db.session() as s:
+        k = skills.add_skill(s, spec=reach)
+        assert skills.skill_specs(s, skill_ids=[k.id, 999]) == {k.id: reach}
