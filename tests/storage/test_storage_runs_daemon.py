@@ -67,4 +67,4 @@ def test_skill_specs_by_id(db: Database) -> None:
     reach = {"stages": [{"all": [{"pred": "reach", "args": ["red"]}]}]}
     with db.session() as s:
         k = skills.add_skill(s, spec=reach)
-        assert skills.skill_specs(s, skill_ids=[k.id, 999]) == {k.id: reach}
+        assert skills.skill_specs(s, skill_ids=[k.id, 999]) == {k.id: {**reach, "constraints": []}}
