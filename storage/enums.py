@@ -63,6 +63,24 @@ class CommandStatus(StrEnum):
     FAILED = "failed"
 
 
+class CommandKind(StrEnum):
+    """What a command asks the daemon to do; its payload in the member's docstring."""
+
+    APPROVE = "approve"
+    """Train a waiting proposal: ``{"task_id": int, "reason": str}``."""
+    REJECT = "reject"
+    """Refuse a waiting proposal: ``{"task_id": int, "reason": str}`` (the reason goes into the
+    next propose prompt)."""
+    GOAL = "goal"
+    """Set the experiment's goal: ``{"goal": instruction or spec JSON}``."""
+    PAUSE = "pause"
+    """Stop after the current node and wait for ``resume``: ``{}``."""
+    RESUME = "resume"
+    """Continue a paused experiment: ``{}``."""
+    STOP = "stop"
+    """Finish the experiment gracefully (checkpoint, then exit): ``{}``."""
+
+
 def check_in(column: str, values: type[StrEnum]) -> str:
     """SQL text of a CHECK constraint: ``column`` holds one of the enum's values."""
     listed = ", ".join(f"'{v.value}'" for v in values)

@@ -1,0 +1,40 @@
+"""The dashboard's settings: one pydantic-settings class, every field ``EXPERIMENTER_<NAME>``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WebSettings(BaseSettings):
+    """Where the data is, where to listen, and the token that guards every change."""
+
+    model_config = SettingsConfigDict(env_prefix="EXPERIMENTER_", extra="ignore")
+
+    home: Path = Field(
+        default=Path("data"),
+        description="Data directory (database, artifacts); EXPERIMENTER_HOME.",
+    )
+    db_url: str | None = Field(
+        default=None,
+        description="Database URL (default: the SQLite file <home>/experimenter.db); "
+        "EXPERIMENTER_DB_URL.",
+    )
+    token: SecretStr | None = Field(
+        default=None,
+        description="Token required for every change (approve, reject, goal, pause, resume, "
+        "stop); EXPERIMENTER_TOKEN. Unset: `experimenter serve` makes one for the session.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port to listen on.")
+    page_size: int = Field(default=50, ge=1, le=1000, description="Rows per page by default.")
+    poll_seconds: float = Field(
+        default=3.0, gt=0, description="How often live pages refresh their figures (seconds)."
+    )
+    alive_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="A daemon whose heartbeat is older than this is shown as not responding.",
+    )

@@ -1,0 +1,1 @@
+"""Routers: ``pages`` (HTML), ``forms`` (HTML posts), ``files`` (artifacts, charts), ``api``."""

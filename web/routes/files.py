@@ -1,0 +1,80 @@
+"""Files the pages embed: artifacts by hash, learning-curve PNGs, metric charts (SVG).
+
+An artifact is found by its sha256 only: the hash is checked to be 64 hex characters, must be
+registered in the ``artifacts`` table (which gives its media type) and is read back from the
+content-addressed store, which verifies it. No part of a request becomes a path.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+
+from storage import ArtifactCorrupt, ArtifactMissing
+from web import views
+from web.deps import ExperimentId, Reader, SkillId, Store
+
+router = APIRouter(tags=["files"])
+
+INLINE = {
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "video/mp4",
+    "video/webm",
+    "application/json",
+    "text/plain",
+}
+"""Media types shown in the page; anything else is downloaded as bytes."""
+Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="sha256 (lowercase hex).")]
+SeriesName = Annotated[str, Path(max_length=100, pattern=r"^[\w.:-]+$")]
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+@router.get("/artifacts/{sha256}", summary="An artifact's bytes, by hash")
+def artifact(sha256: Sha256, s: Reader, store: Store) -> Response:
+    media_type, name = views.artifact(s, sha256=sha256)
+    if store is None:
+        raise LookupError("this dashboard has no artifact store (start it with --data-dir)")
+    try:
+        data = store.get(sha256)
+    except ArtifactMissing as e:
+        raise LookupError(str(e)) from None
+    except ArtifactCorrupt:
+        return Response(f"artifact {sha256} is damaged on disk and is not served", status_code=410)
+    headers = {"Cache-Control": IMMUTABLE, "Content-Security-Policy": "sandbox"}
+    if media_type not in INLINE:
+        media_type = "application/octet-stream"
+        safe = re.sub(r"[^\w.-]", "_", name or sha256)[:100]
+        headers["Content-Disposition"] = f'attachment; filename="{safe}"'
+    return Response(data, media_type=media_type, headers=headers)
+
+
+@router.get("/experiments/{experiment_id}/curves.png", summary="Learning curves in training")
+def experiment_curves(request: Request, experiment_id: ExperimentId, s: Reader) -> Response:
+    curves, threshold = views.training_curves(s, experiment_id=experiment_id)
+    png = request.app.state.pngs.curves(curves, threshold=threshold)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/skills/{skill_id}/curve.png", summary="A skill's evaluation history")
+def skill_curve(request: Request, skill_id: SkillId, s: Reader) -> Response:
+    curve = views.skill_curve(s, skill_id=skill_id)
+    png = request.app.state.pngs.curves([curve] if curve.steps else [])
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/experiments/{experiment_id}/metrics/{name}.svg", summary="A metric series chart")
+def metric_chart(experiment_id: ExperimentId, name: SeriesName, s: Reader) -> Response:
+    from web.charts import line_chart_svg
+
+    points = views.metric_chart_points(s, experiment_id=experiment_id, name=name)
+    return Response(
+        line_chart_svg(points, title=name),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "no-cache"},
+    )
