@@ -1,0 +1,161 @@
+"""The ``experimenter`` command line, generated from typed settings (pydantic-settings).
+
+Each subcommand is a pydantic model: its fields are the flags, their descriptions the help.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import BaseSettings, CliApp, CliSubCommand, SettingsConfigDict
+
+from experimenter.commands_db import Db
+from experimenter.commands_run import Approve, Pause, Reject, Resume, Run, Status, Stop
+from experimenter.commands_serve import Serve
+from experimenter.commands_skills import Skills
+from experimenter.config import Settings
+
+log = logging.getLogger("experimenter")
+
+
+class Demo(BaseModel):
+    """Stack the red block on the blue block with the scripted primitives; save a video."""
+
+    episodes: int = Field(20, ge=1, description="Episodes (random starts) to run.")
+    seed: int = Field(0, description="Seed of the first episode; episode i uses seed + i.")
+    blocks: int = Field(3, ge=2, le=6, description="Cubes on the table (red, green, blue, ...).")
+    out: Path | None = Field(None, description="Output folder (default: <data dir>/demo).")
+    video: bool = Field(True, description="Render the first episode to a GIF and a filmstrip.")
+
+    def cli_cmd(self) -> None:
+        from experimenter.demo import run_demo  # MuJoCo only for commands that need it
+
+        out = self.out or Settings().home / "demo"
+        report = run_demo(
+            episodes=self.episodes,
+            seed=self.seed,
+            blocks=self.blocks,
+            out_dir=out,
+            video=self.video,
+        )
+        print(
+            f"stacked red on blue in {report.successes}/{report.episodes} episodes "
+            f"({report.success_rate:.0%}), {report.mean_steps:.0f} control steps on average, "
+            f"{report.seconds:.1f} s"
+        )
+        if report.video:
+            print(f"video: {report.video}\nfilmstrip: {report.filmstrip}")
+
+
+class Train(BaseModel):
+    """Train the language-conditioned actor-critic on one or more tasks, without a planner."""
+
+    task: list[str] = Field(
+        description="Task instruction or spec JSON; repeat for several tasks trained together, "
+        'e.g. --task "reach the red block" --task "lift the red block".',
+    )
+    steps: int = Field(50_000, ge=1, description="Env steps to collect (whole episodes).")
+    out: Path | None = Field(None, description="Output folder (default: <data dir>/train).")
+    resume: bool = Field(False, description="Continue from the checkpoint in the output folder.")
+    seed: int = Field(0, description="Seed of every random number generator.")
+    hidden: list[int] = Field([256, 256], description="Hidden layer sizes.")
+    batch_size: int = Field(256, ge=1, description="Transitions per gradient update.")
+    episode_steps: int = Field(100, ge=1, description="Control steps per episode.")
+    num_envs: int = Field(8, ge=1, description="Arena copies stepped together.")
+    updates_per_step: float = Field(0.5, gt=0, description="Gradient updates per env step.")
+    bc_weight: float = Field(0.0, ge=0, description="Behaviour-cloning weight on chain data.")
+    conditioning: str = Field("concat", description="Instruction conditioning: concat or film.")
+    eval_every: int = Field(5_000, ge=1, description="Evaluate every this many env steps.")
+    eval_episodes: int = Field(20, ge=1, description="Episodes per evaluation (fixed seeds).")
+    threads: int = Field(2, ge=1, description="torch CPU threads.")
+    device: str = Field("cpu", description="cpu, cuda or auto.")
+
+    def cli_cmd(self) -> None:
+        from controllers.learner import LearnerConfig
+        from experimenter.train import run_training
+
+        config = LearnerConfig(
+            hidden=tuple(self.hidden),
+            batch_size=self.batch_size,
+            episode_steps=self.episode_steps,
+            num_envs=self.num_envs,
+            bc_weight=self.bc_weight,
+            conditioning=self.conditioning,  # type: ignore[arg-type]  # checked by the config
+            device=self.device,
+            seed=self.seed,
+        )
+        report = run_training(
+            tasks=self.task,
+            env_steps=self.steps,
+            out_dir=self.out or Settings().home / "train",
+            config=config,
+            eval_every=self.eval_every,
+            eval_episodes=self.eval_episodes,
+            updates_per_step=self.updates_per_step,
+            threads=self.threads,
+            resume=self.resume,
+        )
+        for r in report.final:
+            print(f"{r.instruction}: {r.success_rate:.0%} success over {r.episodes} episodes")
+        print(
+            f"{report.env_steps} env steps, {report.updates} updates in {report.seconds:.0f} s\n"
+            f"learning curve: {report.curve}\ncheckpoint: {report.checkpoint}"
+        )
+
+
+class Main(
+    BaseSettings,
+    cli_prog_name="experimenter",
+    cli_kebab_case=True,
+    cli_implicit_flags=True,
+):
+    """experimenter: an autonomous RL experimenter in a MuJoCo block arena."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    demo: CliSubCommand[Demo]
+    train: CliSubCommand[Train]
+    skills: CliSubCommand[Skills]
+    db: CliSubCommand[Db]
+    serve: CliSubCommand[Serve]
+    run: CliSubCommand[Run]
+    status: CliSubCommand[Status]
+    approve: CliSubCommand[Approve]
+    reject: CliSubCommand[Reject]
+    pause: CliSubCommand[Pause]
+    resume: CliSubCommand[Resume]
+    stop: CliSubCommand[Stop]
+
+    def cli_cmd(self) -> None:
+        CliApp.run_subcommand(self)
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    logging.basicConfig(
+        level=Settings().log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("OpenGL").setLevel(logging.WARNING)
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        CliApp.run(Main, cli_args=args)
+    except ValidationError as e:
+        for err in e.errors():
+            where = ".".join(str(x) for x in err["loc"])
+            print(
+                f"experimenter: {where}: {err['msg']} (got {err.get('input')!r})", file=sys.stderr
+            )
+        return 2
+    except ValueError as e:
+        print(f"experimenter: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,381 @@
+"""``experimenter run``: the long-running daemon that drives one experiment's loop.
+
+- **One per experiment**: an OS lock (``experimenter.lock``); a second daemon refuses.
+- **Resumable**: LangGraph checkpoints the loop's state after every node (SQLite file
+  ``<data dir>/graph-checkpoints.sqlite``, or PostgreSQL schema ``langgraph`` when the
+  database is PostgreSQL), keyed by experiment; the learner saves itself at the end of
+  collect and train (``learner_store``); nodes redo nothing on a rerun (see ``graph.nodes``).
+  After ``kill -9`` the next run continues from the last completed node.
+- **Graceful**: SIGINT / SIGTERM stop at the next safe point (between nodes, or between
+  chunks of collection and training); the learner is saved and the process exits 0.
+- **Steerable** through the commands table: ``pause``, ``resume``, ``stop``, and in review
+  mode ``approve`` / ``reject`` of a task (which resume the LangGraph interrupt).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from controllers.tasks import as_task
+from experimenter.graph.settings import LoopSettings
+from experimenter.planner import BudgetExhausted, DatabaseRecorder, Planner, PlannerSettings
+from storage import Database, commands, runs
+
+log = logging.getLogger(__name__)
+
+GRAPH_DB = "graph-checkpoints.sqlite"
+"""LangGraph's checkpoint file in the data directory (SQLite deployments)."""
+POLL_S = 1.0
+"""Seconds between looks at the commands table while paused or waiting for a review."""
+HEARTBEAT_S = 10.0
+CONTROL = ("pause", "resume", "stop")
+REVIEW = ("approve", "reject")
+
+
+@dataclass
+class RunReport:
+    experiment_id: int
+    name: str
+    status: str
+    """finished, stopped (by a command or a signal), or waiting (paused when it exited)."""
+    reason: str
+    iterations: int
+    env_steps: int
+    summaries: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def checkpointer(db: Database, home: Path) -> Iterator[Any]:
+    """LangGraph's checkpointer next to the experiment's database."""
+    if db.dialect == "postgresql":
+        import psycopg
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg.rows import dict_row
+
+        url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(url, autocommit=True) as c:
+            # Its own schema: LangGraph's tables would clash with ours (``checkpoints``).
+            c.execute("CREATE SCHEMA IF NOT EXISTS langgraph")
+        with psycopg.connect(
+            url, autocommit=True, prepare_threshold=0, row_factory=dict_row,
+            options="-c search_path=langgraph",
+        ) as conn:  # fmt: skip
+            saver = PostgresSaver(conn)
+            saver.setup()
+            yield saver
+        return
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    home.mkdir(parents=True, exist_ok=True)
+    lite = sqlite3.connect(home / GRAPH_DB, check_same_thread=False, timeout=30)
+    lite.execute("PRAGMA journal_mode=WAL")
+    try:
+        yield SqliteSaver(lite)
+    finally:
+        lite.close()
+
+
+def open_experiment(
+    db: Database, *, name: str, settings: LoopSettings, backend: str
+) -> tuple[int, LoopSettings]:
+    """The experiment named ``name``: created with ``settings``, or resumed with its stored
+    settings (budgets given now replace the stored ones)."""
+    with db.session() as s:
+        exp = runs.find_experiment(s, name=name)
+        if exp is None:
+            goal_spec = None
+            if settings.goal:
+                from controllers.layout import SceneConfig
+
+                spec = as_task(settings.goal, SceneConfig().layout()).canonical()
+                goal_spec = spec.model_dump(mode="json", exclude_none=True)
+            exp = runs.create_experiment(
+                s, name=name, planner_backend=backend, config=settings.model_dump(mode="json"),
+                goal=settings.goal, goal_spec=goal_spec, budgets=settings.budgets(),
+            )  # fmt: skip
+            return exp.id, settings
+        stored = LoopSettings.model_validate(exp.config)
+        if settings.goal and settings.goal != stored.goal:
+            raise ValueError(
+                f"experiment {name!r} has goal {stored.goal!r}, not {settings.goal!r}; "
+                "start another one with --experiment NEW_NAME"
+            )
+        given = {k: v for k, v in settings.budgets().items() if v is not None}
+        mapping = {"env_steps": "max_env_steps", "hours": "max_hours", "usd": "max_usd"}
+        stored = stored.model_copy(update={mapping[k]: v for k, v in given.items()})
+        runs.update_experiment(
+            s, experiment_id=exp.id, budgets=stored.budgets(),
+            config=stored.model_dump(mode="json"),
+        )  # fmt: skip
+        return exp.id, stored
+
+
+class Daemon:
+    """Runs one experiment's graph until it finishes, is stopped, or is signalled."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        home: Path,
+        name: str,
+        settings: LoopSettings,
+        planner_settings: PlannerSettings,
+        progress: bool = True,
+        on_summary: Callable[[str], None] | None = None,
+        threads: int = 1,
+    ) -> None:
+        self.db, self.home, self.name = db, Path(home), name
+        self.planner_settings = planner_settings
+        self.experiment_id, self.settings = open_experiment(
+            db, name=name, settings=settings, backend=planner_settings.backend
+        )
+        self.progress = progress
+        self.on_summary = on_summary or (lambda line: None)
+        self.threads = threads
+        self.signalled: str | None = None
+        self.stop_command = False
+        self.me = f"{socket.gethostname()}:{os.getpid()}"
+        self._last_poll = 0.0
+
+    # --- stop requests ------------------------------------------------------------------
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        self.signalled = signal.Signals(signum).name
+        log.warning("%s received: stopping at the next safe point", self.signalled)
+
+    def should_stop(self) -> bool:
+        """A signal, or a stop command (looked for at most once a second)."""
+        if self.signalled or self.stop_command:
+            return True
+        now = time.monotonic()
+        if now - self._last_poll >= POLL_S:
+            self._last_poll = now
+            self._control()
+        return self.stop_command
+
+    def _control(self, kinds: tuple[str, ...] = CONTROL) -> list[str]:
+        """Apply pending commands of ``kinds``; returns their kinds in order."""
+        seen: list[str] = []
+        while True:
+            with self.db.session() as s:
+                cmd = commands.claim_command(
+                    s, claimed_by=self.me, experiment_id=self.experiment_id, kinds=kinds
+                )
+                if cmd is None:
+                    return seen
+                result, error = self._apply(s, cmd.kind, dict(cmd.payload))
+                commands.finish_command(s, command_id=cmd.id, result=result, error=error)
+            seen.append(cmd.kind)
+
+    def _apply(
+        self, s: Any, kind: str, payload: dict[str, Any]
+    ) -> tuple[dict[str, Any], str | None]:
+        from experimenter.graph.library import accept_task, reject_task
+
+        if kind == "stop":
+            self.stop_command = True
+            return {"stopping": True}, None
+        if kind == "pause":
+            runs.set_experiment_status(s, experiment_id=self.experiment_id, status="paused")
+            return {"paused": True}, None
+        if kind == "resume":
+            runs.set_experiment_status(s, experiment_id=self.experiment_id, status="running")
+            return {"resumed": True}, None
+        task_id = int(payload.get("task_id", -1))
+        try:
+            task = runs.get_task(s, task_id=task_id)
+        except LookupError as e:
+            return {}, str(e)
+        if task.experiment_id != self.experiment_id or task.status != "proposed":
+            return {}, f"task {task_id} is not awaiting review (status {task.status})"
+        who = str(payload.get("actor") or "person")
+        note = str(payload.get("reason") or "")
+        if kind == "approve":
+            started = accept_task(
+                s, task_id=task_id, decided_by="person", actor=who,
+                reason=f"approved by {who}" + (f": {note}" if note else ""),
+            )  # fmt: skip
+            return {"task_id": task_id, "training": started}, None
+        reject_task(s, task_id=task_id, reason=f"rejected by {who}" + (f": {note}" if note else ""))
+        return {"task_id": task_id}, None
+
+    def _paused(self) -> bool:
+        with self.db.reader() as s:
+            return runs.get_experiment(s, experiment_id=self.experiment_id).status == "paused"
+
+    def _wait_while_paused(self) -> None:
+        if self._paused():
+            log.info("paused; waiting for resume or stop")
+        while self._paused() and not self.should_stop():
+            time.sleep(POLL_S)
+
+    # --- the run --------------------------------------------------------------------------
+
+    def _heartbeat(self, done: threading.Event) -> None:
+        while not done.wait(HEARTBEAT_S):
+            try:
+                with self.db.session() as s:
+                    runs.heartbeat(s, experiment_id=self.experiment_id)
+            except (SQLAlchemyError, OSError) as e:  # a missed heartbeat must not end the run
+                log.warning("heartbeat failed: %s", e)
+
+    def _bar(self, **kwargs: Any) -> Any:
+        from tqdm import tqdm
+
+        return tqdm(
+            leave=False, dynamic_ncols=True, disable=not self.progress, mininterval=0.5, **kwargs
+        )
+
+    def run(self) -> RunReport:
+        """Run until finished, stopped or signalled; always leaves a resumable checkpoint."""
+        from experimenter.lock import ExperimentLock
+
+        with ExperimentLock(self.db, self.home, self.experiment_id):
+            old = {
+                sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
+            }
+            done = threading.Event()
+            beat = threading.Thread(target=self._heartbeat, args=(done,), daemon=True)
+            beat.start()
+            try:
+                return self._run()
+            finally:
+                done.set()
+                for sig, handler in old.items():
+                    signal.signal(sig, handler)
+
+    def _run(self) -> RunReport:
+        import torch
+        from langgraph.types import Command
+
+        from controllers.learner import LearnerConfig
+        from experimenter.executor import InProcessExecutor
+        from experimenter.graph.context import Context, StopRequested
+        from experimenter.graph.graph import build_graph, thread_config
+        from experimenter.graph.library import seed_library
+        from experimenter.graph.routers import stop_reason
+        from experimenter.graph.state import LoopState
+        from experimenter.learner_store import LearnerStore
+
+        torch.set_num_threads(self.threads)
+        exp_id = self.experiment_id
+        recorder = DatabaseRecorder(self.db, exp_id)
+        planner_settings = self.planner_settings
+        if planner_settings.cache_dir is None:
+            planner_settings = planner_settings.model_copy(
+                update={"cache_dir": self.home / "planner-cache"}
+            )
+        if self.settings.max_usd is not None:
+            planner_settings = planner_settings.model_copy(
+                update={"max_dollars": self.settings.max_usd}
+            )
+        planner = Planner.from_settings(planner_settings, recorder=recorder)
+        config = LearnerConfig(**{"seed": 0, **self.settings.learner})
+        store = LearnerStore(self.home / "experiments" / str(exp_id) / "learner", config)
+        summaries: list[str] = []
+        with checkpointer(self.db, self.home) as saver:
+            ctx = Context(
+                db=self.db, experiment_id=exp_id, settings=self.settings, planner=planner,
+                recorder=recorder, learners=store,
+                executor=InProcessExecutor(policy_timeout=config.episode_steps),
+                should_stop=self.should_stop, progress=self._bar,
+            )  # fmt: skip
+            if self.settings.seed_skills == "primitives":
+                with self.db.session() as s:
+                    seed_library(s, layout=ctx.layout, experiment_id=exp_id)
+            graph = build_graph(ctx, saver)
+            cfg = thread_config(exp_id)
+            snapshot = graph.get_state(cfg)
+            inp: Any = None
+            if not snapshot.values:
+                inp = LoopState(experiment_id=exp_id)
+            else:
+                values = LoopState(**snapshot.values)
+                ctx.wall_base = values.wall_seconds
+                planner.budget.dollars = values.dollars
+                if not snapshot.next:
+                    prior = values.stop_reason or "finished"
+                    again = replace(values, stop_reason=None)
+                    if "budget spent" not in prior or stop_reason(ctx, again) is not None:
+                        return self._report("finished", prior, values)
+                    # Finished on a budget that has been raised since: carry on.
+                    graph.update_state(cfg, {"stop_reason": None}, as_node="evaluate")
+            reason = ""
+            try:
+                while True:
+                    self._wait_while_paused()
+                    if self.should_stop():
+                        break
+                    for update in graph.stream(inp, cfg, stream_mode="updates"):
+                        if "evaluate" in update:
+                            line = update["evaluate"].get("summary", "")
+                            summaries.append(line)
+                            self.on_summary(line)
+                        if self.should_stop():
+                            break
+                        self._wait_while_paused()
+                        if self.should_stop():
+                            break
+                    inp = None
+                    snapshot = graph.get_state(cfg)
+                    if self.should_stop() or not snapshot.next:
+                        break
+                    if snapshot.interrupts:
+                        self._await_review()
+                        if self.should_stop():
+                            break
+                        inp = Command(resume="reviewed")
+            except StopRequested:
+                pass
+            except BudgetExhausted as e:
+                reason = str(e)
+                graph.update_state(cfg, {"stop_reason": reason}, as_node="evaluate")
+                graph.invoke(None, cfg)  # the router sees the reason and runs finish
+            finally:
+                if store.loaded:
+                    ctx.learners.save()  # the chunk boundary reached: nothing half-done
+                store.close()
+            values = LoopState(**graph.get_state(cfg).values)
+        if values.stop_reason:
+            return self._report("finished", values.stop_reason, values, summaries)
+        why = f"signal {self.signalled}" if self.signalled else "stop command"
+        with self.db.session() as s:
+            runs.set_experiment_status(s, experiment_id=exp_id, status="stopped")
+            runs.heartbeat(s, experiment_id=exp_id, wall_seconds=ctx.wall_seconds())
+        return self._report("stopped", reason or why, values, summaries)
+
+    def _await_review(self) -> None:
+        log.info("proposals await review: experimenter approve|reject TASK_ID")
+        while not self.should_stop():
+            self._control(CONTROL + REVIEW)
+            with self.db.reader() as s:
+                waiting = runs.list_tasks(
+                    s, experiment_id=self.experiment_id, status="proposed", limit=10_000
+                )
+            if not waiting:
+                return
+            time.sleep(POLL_S)
+
+    def _report(
+        self, status: str, reason: str, values: Any, summaries: list[str] | None = None
+    ) -> RunReport:
+        with self.db.reader() as s:
+            iterations = runs.count_iterations(s, experiment_id=self.experiment_id)
+        return RunReport(
+            self.experiment_id, self.name, status, reason, iterations, values.env_steps,
+            summaries or [],
+        )  # fmt: skip

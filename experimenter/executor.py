@@ -1,0 +1,118 @@
+"""How skills are executed for data and measured: one small interface, in-process by default.
+
+The graph hands an ``Executor`` collection jobs (a skill, how many env steps, and either
+the parts of its decomposition or nothing for the policy alone) and evaluation requests; a
+distributed executor (workers stepping arenas elsewhere) can replace ``InProcessExecutor``
+without touching the graph. Every collected episode goes into the learner's replay, and
+comes back summarised for the ``episodes`` table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from controllers.learner import EvalResult, Learner
+from controllers.skill_exec import PartSpec, build_run
+
+
+@dataclass(frozen=True)
+class CollectJob:
+    """Collect at least ``steps`` env steps (whole episodes) for one skill."""
+
+    skill_id: int
+    task_id: int
+    """The skill's task in the learner."""
+    steps: int
+    parts: tuple[PartSpec, ...] | None = None
+    """Execute these parts in order (a decomposition); None: the policy alone."""
+    noise: float = 0.0
+    """Gaussian noise on executed parts' actions."""
+    label: str = "policy"
+    """How the data was made: policy, chain (decomposition) or demo (scripted primitives)."""
+
+
+@dataclass(frozen=True)
+class EpisodeSummary:
+    skill_id: int
+    label: str
+    steps: int
+    total_return: float
+    """The skill's reward summed over the episode."""
+    success: bool
+    """The skill's success at the episode's last step."""
+
+
+class Executor(Protocol):
+    def collect(self, learner: Learner, job: CollectJob) -> list[EpisodeSummary]: ...
+    def evaluate(self, learner: Learner, task_id: int, episodes: int) -> EvalResult: ...
+
+
+@dataclass
+class InProcessExecutor:
+    """Runs jobs on the learner's own batched arena, in this process."""
+
+    policy_timeout: int = 100
+    """Control steps a policy part may take before it is abandoned."""
+
+    def collect(self, learner: Learner, job: CollectJob) -> list[EpisodeSummary]:
+        start_pos = learner.replay.pos
+        start_added = learner.replay.added
+        if job.parts is None:
+            learner.collect(job.steps, task_weights={job.task_id: 1.0})
+        else:
+            parts = job.parts
+
+            def policy(obs: np.ndarray, task_id: int) -> np.ndarray:
+                return learner.act(obs[None], np.array([task_id]), deterministic=False)[0]
+
+            learner.collect(
+                job.steps,
+                chain=lambda: build_run(
+                    parts, learner.layout, policy=policy, policy_timeout=self.policy_timeout
+                ),
+                noise=job.noise,
+            )
+        return episodes_since(learner, job, start_pos, learner.replay.added - start_added)
+
+    def evaluate(self, learner: Learner, task_id: int, episodes: int) -> EvalResult:
+        return learner.evaluate(task_id, episodes)
+
+
+def episodes_since(
+    learner: Learner, job: CollectJob, start_pos: int, added: int
+) -> list[EpisodeSummary]:
+    """Summaries of the episodes just collected, read back from the replay.
+
+    ``Learner.collect`` adds one transition per arena copy per step, in rounds of whole
+    episodes: transition ``(round * horizon + t) * n + i`` is copy ``i``'s step ``t``.
+    """
+    n, horizon = learner.cfg.num_envs, learner.cfg.episode_steps
+    compiled = learner.tasks.tasks[job.task_id].compiled
+    cap = learner.replay.capacity
+    out: list[EpisodeSummary] = []
+    for r in range(added // (n * horizon)):
+        base = start_pos + r * n * horizon
+        for i in range(n):
+            idx = (base + np.arange(horizon) * n + i) % cap
+            reward, success = compiled.evaluate(learner.replay.next_obs[idx])
+            out.append(
+                EpisodeSummary(
+                    job.skill_id, job.label, horizon, float(np.sum(reward)), bool(success[-1])
+                )
+            )
+    return out
+
+
+def split_steps(total: int, shares: Sequence[float]) -> list[int]:
+    """``total`` env steps split by ``shares`` (whole numbers, summing to ``total``)."""
+    weights = np.asarray(shares, dtype=np.float64)
+    if total <= 0 or weights.sum() <= 0:
+        return [0] * len(shares)
+    raw = total * weights / weights.sum()
+    out = np.floor(raw).astype(int)
+    out[np.argmax(raw - out)] += total - out.sum()
+    return out.tolist()

@@ -1,0 +1,92 @@
+"""What the nodes work with besides the state: live objects, never checkpointed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from controllers.layout import ObsLayout, SceneConfig
+from controllers.tasks import TaskSpec, as_task
+from experimenter.graph.settings import LoopSettings
+from experimenter.planner import DatabaseRecorder, Image, Planner
+from storage import Database
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from experimenter.executor import Executor
+    from experimenter.learner_store import LearnerStore
+
+
+class StopRequested(Exception):
+    """Raised at a safe point inside a long node when the daemon was asked to stop."""
+
+
+def _no_bar(**_: Any) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(disable=True)
+
+
+@dataclass
+class Context:
+    """The experiment's database, planner, learner and executor, and the daemon's hooks."""
+
+    db: Database
+    experiment_id: int
+    settings: LoopSettings
+    planner: Planner
+    recorder: DatabaseRecorder
+    learners: LearnerStore
+    executor: Executor
+    scene: SceneConfig = field(default_factory=SceneConfig)
+    should_stop: Callable[[], bool] = lambda: False
+    """Polled at safe points of long nodes (between chunks of collection and training)."""
+    progress: Callable[..., tqdm] = _no_bar
+    """Makes a progress bar (``tqdm`` keyword arguments)."""
+    wall_base: float = 0.0
+    """Wall seconds used by earlier daemon runs (from the checkpointed state)."""
+    started: float = field(default_factory=time.monotonic)
+
+    @cached_property
+    def layout(self) -> ObsLayout:
+        return self.scene.layout()
+
+    @cached_property
+    def goal(self) -> TaskSpec | None:
+        if not self.settings.goal:
+            return None
+        return as_task(self.settings.goal, self.layout).canonical()
+
+    def wall_seconds(self) -> float:
+        return self.wall_base + time.monotonic() - self.started
+
+    def check_stop(self) -> None:
+        if self.should_stop():
+            raise StopRequested("stop requested")
+
+    @cached_property
+    def scene_image(self) -> Image:
+        """The arena at a fixed start, rendered at 256 px (Gemini's cheapest size fits it)."""
+        import io
+
+        import numpy as np
+        from PIL import Image as PILImage
+
+        from controllers.arena import Physics
+        from controllers.render import Camera
+
+        physics = Physics(self.scene)
+        data = physics.make_data()
+        physics.reset(data, np.random.default_rng(0))
+        camera = Camera(physics.model, "front", 256, 256)
+        try:
+            frame = camera.render(data)
+        finally:
+            camera.close()
+        buf = io.BytesIO()
+        PILImage.fromarray(frame).save(buf, format="PNG")
+        return Image(name="scene.png", png=buf.getvalue())

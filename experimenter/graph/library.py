@@ -1,0 +1,148 @@
+"""The loop's dealings with the skill library: seeding, accepting proposals, recipes.
+
+Plain functions over a session and the library's keyword-only API (no SQL here), shared by
+the nodes and by the daemon (which applies a person's approvals from the commands table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+import skills
+from controllers.layout import ObsLayout
+from controllers.skill_exec import PartSpec, seed_primitives
+from controllers.tasks import as_task
+from storage import runs
+
+
+def seed_library(session: Session, *, layout: ObsLayout, experiment_id: int) -> int:
+    """Add the scripted primitives as learned primitive skills; returns how many were new."""
+    added = 0
+    for p in seed_primitives(layout):
+        before = skills.find_skill(session, spec=p.spec, scene=layout.object_names)
+        if before is not None:
+            continue
+        skills.add_skill(
+            session, spec=p.spec, kind="primitive", scene=layout.object_names, wording=p.wording,
+            primitive=p.primitive, primitive_args=p.args, status="learned", decided_by="numbers",
+            reason="scripted primitive (seed library)", experiment_id=experiment_id,
+        )  # fmt: skip
+        added += 1
+    return added
+
+
+def training_skills(session: Session, *, experiment_id: int) -> list[skills.SkillPublic]:
+    """Skills this experiment is training."""
+    return skills.list_skills(session, status="training", experiment_id=experiment_id, limit=10_000)
+
+
+def learned_policy_skills(session: Session, *, experiment_id: int) -> list[skills.SkillPublic]:
+    """Learned (not scripted) skills this experiment has learned: trained against forgetting."""
+    return skills.list_skills(
+        session, status="learned", kind="learned", experiment_id=experiment_id, limit=10_000
+    )
+
+
+def accept_task(
+    session: Session,
+    *,
+    task_id: int,
+    decided_by: str,
+    reason: str,
+    actor: str | None = None,
+) -> list[int]:
+    """Accept a decomposed proposal: its new skills start training. Returns their ids."""
+    task = runs.get_task(session, task_id=task_id)
+    if task.status == "accepted":
+        return []
+    runs.set_task_status(session, task_id=task_id, status="accepted", verdict=reason)
+    started = []
+    ids = [st.skill_id for st in runs.decomposition_of(session, task_id=task_id)]
+    for sid in dict.fromkeys(i for i in ids if i is not None):
+        skill = skills.get_skill(session, skill_id=sid)
+        if skill.status == "proposed":
+            skills.set_status(
+                session, skill_id=sid, status="training", decided_by=decided_by, actor=actor,
+                reason=reason, decision_id=task.decision_id,
+            )  # fmt: skip
+            started.append(sid)
+    return started
+
+
+def reject_task(session: Session, *, task_id: int, reason: str) -> None:
+    """Refuse a proposal (its skills stay proposed and are not trained)."""
+    runs.set_task_status(session, task_id=task_id, status="rejected", verdict=reason)
+
+
+def recipe(
+    session: Session,
+    *,
+    skill_id: int,
+    task_ids: dict[int, int],
+    layout: ObsLayout,
+    scripted: bool,
+) -> tuple[PartSpec, ...] | None:
+    """How to execute skill ``skill_id`` for data: the parts of its decomposition.
+
+    Each step runs as its matched skill (a primitive's controller, or the policy under the
+    learned skill's instruction); the step that is the skill itself runs as the policy, or,
+    with ``scripted``, as the primitives matching each of its atoms exactly (None when some
+    atom has no primitive). None when the skill has no decomposition beyond itself.
+    """
+    lineage = skills.lineage(session, skill_id=skill_id)
+    if lineage.task is None:
+        return None
+    steps = runs.decomposition_of(session, task_id=lineage.task.id)
+    if not steps or (len(steps) == 1 and not scripted):
+        return None
+    parts: list[PartSpec] = []
+    for step in steps:
+        sid = step.skill_id
+        if sid is None:
+            return None
+        skill = skills.get_skill(session, skill_id=sid)
+        if sid == skill_id:
+            if not scripted:
+                parts.append(PartSpec("policy", step.spec, task_id=task_ids[sid]))
+                continue
+            atoms = _atom_primitives(session, spec=step.spec, layout=layout)
+            if atoms is None:
+                return None
+            parts.extend(atoms)
+        elif skill.kind == "primitive" and skill.primitive is not None:
+            parts.append(
+                PartSpec("primitive", step.spec, skill.primitive, dict(skill.primitive_args or {}))
+            )
+        elif sid in task_ids:
+            parts.append(PartSpec("policy", step.spec, task_id=task_ids[sid]))
+        else:
+            return None
+    return tuple(parts)
+
+
+def _atom_primitives(
+    session: Session, *, spec: dict[str, Any], layout: ObsLayout
+) -> list[PartSpec] | None:
+    """One primitive part per atom of a one-stage spec, each matching the atom exactly."""
+    parsed = as_task(spec, layout)
+    if len(parsed.stages) != 1 or parsed.constraints:
+        return None
+    parts: list[PartSpec] = []
+    for atom in _ordered(parsed.stages[0].all):
+        one = {"stages": [{"all": [atom.model_dump(exclude_none=True)]}]}
+        match = skills.find_skill(session, spec=one, scene=layout.object_names)
+        if match is None or match.kind != "primitive" or match.primitive is None:
+            return None
+        parts.append(PartSpec("primitive", one, match.primitive, dict(match.primitive_args or {})))
+    return parts
+
+
+_ORDER = ("reach", "grasped", "lifted", "above", "on", "released")
+
+
+def _ordered(atoms: Sequence[Any]) -> list[Any]:
+    """Atoms in the order a hand achieves them (place before release)."""
+    return sorted(atoms, key=lambda a: _ORDER.index(a.pred) if a.pred in _ORDER else 2)

@@ -1,0 +1,501 @@
+"""The loop's nodes: each reads the state and the library, does one step, returns a
+partial update. Data access goes through ``skills`` / ``storage.runs`` (no SQL here).
+
+Every node can be run again after a crash without doing its work twice: iterations are
+reopened rather than renumbered, proposals and decompositions of the current iteration are
+reused, evaluations already stored for the iteration are kept, and collection and training
+run up to targets fixed by ``plan`` (so a restart finishes exactly what remained).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import skills
+from experimenter.graph.context import Context
+from experimenter.graph.library import (
+    accept_task,
+    learned_policy_skills,
+    recipe,
+    training_skills,
+)
+from experimenter.graph.state import LoopState
+from experimenter.planner import (
+    AnalyzeInput,
+    BudgetLine,
+    DecomposeInput,
+    LibrarySkill,
+    ProposeInput,
+    Rejection,
+    vet_proposals,
+)
+from experimenter.planner.plots import curves_image, skill_progress
+from storage import runs
+
+log = logging.getLogger(__name__)
+
+Update = dict[str, Any]
+Node = Callable[[LoopState], Update]
+
+
+def _timed(ctx: Context, name: str, fn: Callable[[Context, LoopState], Update]) -> Node:
+    """The node ``fn`` bound to ``ctx``; adds its wall time and the run's totals to the update."""
+
+    def node(state: LoopState) -> Update:
+        start = time.monotonic()
+        update = fn(ctx, state)
+        seconds = dict(state.node_seconds)
+        seconds[name] = seconds.get(name, 0.0) + time.monotonic() - start
+        return {**update, "node": name, "node_seconds": seconds, "wall_seconds": ctx.wall_seconds()}
+
+    node.__name__ = name
+    return node
+
+
+def _budget_lines(ctx: Context, state: LoopState) -> list[BudgetLine]:
+    s = ctx.settings
+    return [
+        BudgetLine(name="env steps", used=state.env_steps, limit=s.max_env_steps),
+        BudgetLine(name="wall hours", used=round(ctx.wall_seconds() / 3600, 3), limit=s.max_hours),
+        BudgetLine(name="planner dollars", used=round(state.dollars, 4), limit=s.max_usd),
+    ]
+
+
+# --- monitor ------------------------------------------------------------------------------
+
+
+def monitor(ctx: Context, state: LoopState) -> Update:
+    """Open the iteration (or reopen the one a crash interrupted) and mark the run alive."""
+    with ctx.db.session() as s:
+        it = runs.current_iteration(s, experiment_id=ctx.experiment_id)
+        if it is None:
+            it = runs.start_iteration(s, experiment_id=ctx.experiment_id)
+        runs.set_experiment_status(s, experiment_id=ctx.experiment_id, status="running")
+        runs.heartbeat(
+            s, experiment_id=ctx.experiment_id, env_steps=state.env_steps,
+            wall_seconds=ctx.wall_seconds(), dollars=state.dollars,
+        )  # fmt: skip
+        iteration_id, number = it.id, it.number
+    ctx.planner.new_iteration()
+    ctx.recorder.iteration_id = iteration_id
+    return {"iteration_id": iteration_id, "iteration": number}
+
+
+# --- analyze ------------------------------------------------------------------------------
+
+
+def analyze(ctx: Context, state: LoopState) -> Update:
+    """Ask for a verdict on every skill in training; promote, keep or fail each."""
+    threshold = ctx.settings.threshold
+    with ctx.db.reader() as s:
+        ids = [k.id for k in training_skills(s, experiment_id=ctx.experiment_id)]
+        progress = skill_progress(s, skill_ids=ids, experiment_id=ctx.experiment_id)
+    progress = [p for p in progress if p.points]  # judged once measured
+    if not progress:
+        return {}
+    answer = ctx.planner.analyze(
+        AnalyzeInput(skills=progress, budgets=_budget_lines(ctx, state), threshold=threshold),
+        images=[curves_image(progress, threshold=threshold), ctx.scene_image],
+    )
+    verdicts = answer.value.by_skill()
+    agree = 0
+    with ctx.db.session() as s:
+        for p in progress:
+            j = verdicts.get(p.skill_id)
+            measured = p.points[-1].success_rate
+            passes = measured >= threshold
+            if j is None:
+                continue
+            agree += int(passes == (j.verdict == "learned"))
+            since = state.training_since.get(str(p.skill_id), 0)
+            numbers = f"measured {measured:.0%} (threshold {threshold:.0%})"
+            if j.verdict == "learned" and passes:
+                skills.set_status(
+                    s, skill_id=p.skill_id, status="learned", decided_by="planner",
+                    reason=f"planner: {j.reason}; {numbers}", decision_id=answer.decision_id,
+                )  # fmt: skip
+            elif j.verdict == "learned":
+                log.info(
+                    "skill %d: planner says learned, numbers disagree: %s", p.skill_id, numbers
+                )
+            elif j.verdict == "stalled" and state.env_steps - since >= ctx.settings.patience_steps:
+                skills.set_status(
+                    s, skill_id=p.skill_id, status="failed", decided_by="planner",
+                    reason=f"planner: stalled: {j.reason}; {numbers} after "
+                    f"{state.env_steps - since} env steps", decision_id=answer.decision_id,
+                )  # fmt: skip
+        runs.record_metrics(
+            s, experiment_id=ctx.experiment_id, iteration_id=state.iteration_id,
+            step=state.env_steps, values={"analyze_agreement": agree / len(progress)},
+        )  # fmt: skip
+    return {"dollars": state.dollars + answer.dollars}
+
+
+# --- propose ------------------------------------------------------------------------------
+
+
+def _library(ctx: Context) -> list[LibrarySkill]:
+    with ctx.db.reader() as s:
+        rows = skills.list_skills(s, limit=10_000)
+        specs = skills.skill_specs(s, skill_ids=[k.id for k in rows])
+    return [
+        LibrarySkill(
+            skill_id=k.id,
+            instruction=k.instruction,
+            spec=specs[k.id],
+            spec_hash=k.spec_hash,
+            status=k.status,
+            success_rate=k.success_rate,
+        )
+        for k in rows
+    ]
+
+
+def propose(ctx: Context, state: LoopState) -> Update:
+    """Ask for new tasks (as many as free training slots), vet them, record every one."""
+    with ctx.db.reader() as s:
+        done = runs.list_tasks(s, iteration_id=state.iteration_id, status="proposed")
+        if done:  # proposed before a crash: decompose those
+            return {"new_tasks": [t.id for t in done]}
+        training = len(training_skills(s, experiment_id=ctx.experiment_id))
+        recent = runs.list_tasks(
+            s, experiment_id=ctx.experiment_id, status=["rejected", "invalid", "duplicate"]
+        )[-10:]
+    library = _library(ctx)
+    goal = ctx.goal
+    inp = ProposeInput(
+        objects=list(ctx.layout.object_names),
+        library=library,
+        rejections=[Rejection(instruction=t.wording or t.instruction or "", reason=t.verdict)
+                    for t in recent],
+        goal=goal.model_dump(mode="json", exclude_none=True) if goal is not None else None,
+        goal_instruction=ctx.settings.goal if goal is not None else None,
+        count=max(1, ctx.settings.max_training - training),
+    )  # fmt: skip
+    answer = ctx.planner.propose(inp, images=[ctx.scene_image])
+    known = {k.spec_hash or "": k.instruction for k in library}
+    review = vet_proposals(answer.value, scene=ctx.layout.object_names, known=known)
+    new: list[int] = []
+    with ctx.db.session() as s:
+        for a in review.accepted:
+            task = runs.record_task(
+                s, spec=a.spec.model_dump(mode="json", exclude_none=True), spec_hash=a.spec_hash,
+                instruction=a.instruction, wording=a.wording, reason=a.rationale,
+                decision_id=answer.decision_id, experiment_id=ctx.experiment_id,
+                iteration_id=state.iteration_id,
+            )  # fmt: skip
+            new.append(task.id)
+        for r in review.rejected:
+            runs.record_task(
+                s, spec=r.spec, spec_hash=None, instruction=None, wording=r.wording,
+                status=r.status, verdict=r.reason, decision_id=answer.decision_id,
+                experiment_id=ctx.experiment_id, iteration_id=state.iteration_id,
+            )  # fmt: skip
+    return {"new_tasks": new, "dollars": state.dollars + answer.dollars}
+
+
+# --- decompose / retrieve -----------------------------------------------------------------
+
+
+def decompose(ctx: Context, state: LoopState) -> Update:
+    """Split each new task into subtasks matched to library skills; new ones are added.
+
+    A subtask whose spec is in the library (same canonical spec) is that skill; any other
+    becomes a new learned skill (one level deep: it is not decomposed further). Without
+    review, the task is accepted at once and its new skills start training.
+    """
+    dollars = state.dollars
+    for task_id in state.new_tasks:
+        with ctx.db.reader() as s:
+            task = runs.get_task(s, task_id=task_id)
+            if runs.decomposition_of(s, task_id=task_id) or task.spec is None:
+                continue
+            spec, instruction = task.spec, task.instruction or ""
+        answer = ctx.planner.decompose(
+            DecomposeInput(
+                objects=list(ctx.layout.object_names),
+                task=spec,
+                instruction=instruction,
+                library=_library(ctx),
+            )
+        )
+        dollars += answer.dollars
+        with ctx.db.session() as s:
+            own = skills.add_skill(
+                s, spec=spec, kind="learned", scene=ctx.layout.object_names,
+                wording=task.wording, experiment_id=ctx.experiment_id, task_id=task_id,
+                decision_id=answer.decision_id, reason=f"proposed: {task.reason}",
+            )  # fmt: skip
+            steps = []
+            for sub in answer.value.subtasks:
+                sub_spec = sub.spec.canonical().model_dump(mode="json", exclude_none=True)
+                found = skills.find_skill(s, spec=sub_spec, scene=ctx.layout.object_names)
+                matched = found is not None and found.id != own.id
+                if found is None:
+                    found = skills.add_skill(
+                        s, spec=sub_spec, kind="learned", scene=ctx.layout.object_names,
+                        wording=sub.instruction, experiment_id=ctx.experiment_id,
+                        task_id=task_id, parent_id=own.id, decision_id=answer.decision_id,
+                        reason=f"subtask of {own.instruction!r}",
+                    )  # fmt: skip
+                steps.append({
+                    "spec": sub_spec, "instruction": found.instruction,
+                    "wording": sub.instruction, "skill_id": found.id,
+                    "matched_existing": matched, "score": 1.0 if matched else None,
+                })  # fmt: skip
+            runs.record_decomposition(s, task_id=task_id, steps=steps)
+            if not ctx.settings.review:
+                accept_task(
+                    s, task_id=task_id, decided_by="planner",
+                    reason=f"accepted proposal ({answer.value.rationale or 'decomposed'})",
+                )  # fmt: skip
+    return {"dollars": dollars, "new_tasks": [] if not ctx.settings.review else state.new_tasks}
+
+
+# --- review -------------------------------------------------------------------------------
+
+
+def review(ctx: Context, state: LoopState) -> Update:
+    """Wait (a LangGraph interrupt) until a person approved or rejected every new task.
+
+    Approvals arrive through the commands table; the daemon applies them to the library and
+    resumes the graph, and this node checks that nothing is left undecided.
+    """
+    from langgraph.types import interrupt
+
+    while True:
+        with ctx.db.reader() as s:
+            waiting = [
+                t.id
+                for t in (runs.get_task(s, task_id=i) for i in state.new_tasks)
+                if t.status == "proposed"
+            ]
+        if not waiting:
+            return {"new_tasks": []}
+        interrupt({"review": waiting})
+
+
+# --- plan ---------------------------------------------------------------------------------
+
+
+def _task_ids(ctx: Context, skill_ids: list[int]) -> dict[int, int]:
+    """Each skill's task in the learner (added on first sight; idempotent)."""
+    learner = ctx.learners.get()
+    with ctx.db.reader() as s:
+        specs = skills.skill_specs(s, skill_ids=skill_ids)
+    return {sid: learner.add_task(specs[sid]) for sid in skill_ids}
+
+
+def plan(ctx: Context, state: LoopState) -> Update:
+    """Training weights per skill and this iteration's collection and update targets."""
+    with ctx.db.reader() as s:
+        training = [k.id for k in training_skills(s, experiment_id=ctx.experiment_id)]
+        learned = [k.id for k in learned_policy_skills(s, experiment_id=ctx.experiment_id)]
+    if not training:
+        return {"stop_reason": "nothing left to train: no skill in training, none proposed"}
+    weights = {str(k): 1.0 for k in training}
+    if ctx.settings.forgetting_weight > 0:
+        weights.update({str(k): ctx.settings.forgetting_weight for k in learned})
+    learner = ctx.learners.get()
+    _task_ids(ctx, [int(k) for k in weights])
+    steps = ctx.settings.collect_steps
+    target = learner.env_steps + steps
+    updates = 0
+    if target >= learner.cfg.random_steps // 2:
+        updates = max(1, int(steps * ctx.settings.updates_per_step))
+    since = dict(state.training_since)
+    for k in training:
+        since.setdefault(str(k), learner.env_steps)
+    return {
+        "weights": weights,
+        "collecting": training,
+        "collect_target": target,
+        "update_target": learner.updates + updates,
+        "training_since": since,
+    }
+
+
+# --- collect ------------------------------------------------------------------------------
+
+
+def _save_learner(ctx: Context, state: LoopState) -> Update:
+    from experimenter.checkpoints import record_learner_checkpoint
+
+    learner = ctx.learners.get()
+    folder = ctx.learners.save()
+    checkpoint_id = record_learner_checkpoint(
+        ctx.db, experiment_id=ctx.experiment_id, iteration_id=state.iteration_id,
+        folder=folder, env_steps=learner.env_steps, updates=learner.updates,
+    )  # fmt: skip
+    return {
+        "learner_checkpoint": str(folder),
+        "checkpoint_id": checkpoint_id,
+        "env_steps": learner.env_steps,
+    }
+
+
+def collect(ctx: Context, state: LoopState) -> Update:
+    """Execute skills for data until the learner reaches the collection target.
+
+    Per skill in training: its decomposition executed with the library's skills (policy for
+    the new part), the same with the new part scripted when primitives match it exactly,
+    and the policy alone. Every episode goes into the replay and the episodes table.
+    """
+    from experimenter.executor import CollectJob, split_steps
+
+    learner = ctx.learners.get()
+    ids = _task_ids(ctx, [int(k) for k in state.weights])
+    learner.set_weights({ids[int(k)]: w for k, w in state.weights.items()})
+    remaining = state.collect_target - learner.env_steps
+    if remaining <= 0:
+        return _save_learner(ctx, state)
+    jobs: list[CollectJob] = []
+    shares = split_steps(remaining, [1.0] * len(state.collecting))
+    with ctx.db.reader() as s:
+        for sid, share in zip(state.collecting, shares, strict=True):
+            variants: list[tuple[str, Any]] = []
+            frac = ctx.settings.chain_fraction
+            for label, scripted in (("chain", False), ("demo", True)):
+                parts = recipe(s, skill_id=sid, task_ids=ids, layout=ctx.layout, scripted=scripted)
+                if parts is not None:
+                    variants.append((label, parts))
+            per = split_steps(share, [frac / max(1, len(variants))] * len(variants) + [1 - frac])
+            if not variants:
+                per = [share]
+            for (label, parts), n in zip([*variants, ("policy", None)], per, strict=False):
+                if n > 0:
+                    jobs.append(
+                        CollectJob(sid, ids[sid], n, parts, ctx.settings.noise if parts else 0.0,
+                                   label)
+                    )  # fmt: skip
+    round_steps = learner.cfg.num_envs * learner.cfg.episode_steps
+    with ctx.progress(total=remaining, desc=f"collect {state.iteration}", unit="step") as bar:
+        while learner.env_steps < state.collect_target:
+            for job in jobs:
+                if learner.env_steps >= state.collect_target:
+                    break
+                ctx.check_stop()
+                before = learner.env_steps
+                step_job = CollectJob(job.skill_id, job.task_id, min(job.steps, round_steps),
+                                      job.parts, job.noise, job.label)  # fmt: skip
+                episodes = ctx.executor.collect(learner, step_job)
+                with ctx.db.session() as s:
+                    for e in episodes:
+                        runs.record_episode(
+                            s, steps=e.steps, total_return=e.total_return, success=e.success,
+                            purpose=f"collect:{e.label}", skill_id=e.skill_id,
+                            experiment_id=ctx.experiment_id, iteration_id=state.iteration_id,
+                        )  # fmt: skip
+                bar.update(learner.env_steps - before)
+    return _save_learner(ctx, state)
+
+
+# --- train --------------------------------------------------------------------------------
+
+UPDATE_CHUNK = 250
+"""Gradient updates between stop checks and progress-bar refreshes."""
+
+
+def train(ctx: Context, state: LoopState) -> Update:
+    """Gradient updates on the whole replay, relabelled for the weighted skills."""
+    learner = ctx.learners.get()
+    ids = _task_ids(ctx, [int(k) for k in state.weights])
+    learner.set_weights({ids[int(k)]: w for k, w in state.weights.items()})
+    remaining = state.update_target - learner.updates
+    metrics: dict[str, float] = {}
+    if remaining > 0:
+        with ctx.progress(total=remaining, desc=f"train {state.iteration}", unit="upd") as bar:
+            while learner.updates < state.update_target:
+                ctx.check_stop()
+                n = min(UPDATE_CHUNK, state.update_target - learner.updates)
+                metrics = learner.update(n)
+                bar.update(n)
+        with ctx.db.session() as s:
+            runs.record_metrics(
+                s, experiment_id=ctx.experiment_id, iteration_id=state.iteration_id,
+                step=learner.env_steps, values={f"train_{k}": v for k, v in metrics.items()},
+            )  # fmt: skip
+    return _save_learner(ctx, state)
+
+
+# --- evaluate -----------------------------------------------------------------------------
+
+
+def evaluate(ctx: Context, state: LoopState) -> Update:
+    """Measure every skill in training (and the goal's skill); close the iteration."""
+    learner = ctx.learners.get()
+    with ctx.db.reader() as s:
+        targets = [k.id for k in training_skills(s, experiment_id=ctx.experiment_id)]
+        done = skills.evaluated_in(s, iteration_id=state.iteration_id or 0)
+    ids = _task_ids(ctx, targets)
+    results = {}
+    for sid in targets:
+        if sid in done:
+            continue
+        ctx.check_stop()
+        results[sid] = ctx.executor.evaluate(learner, ids[sid], ctx.settings.eval_episodes)
+    with ctx.db.session() as s:
+        for sid, r in results.items():
+            skills.record_evaluation(
+                s, skill_id=sid, episodes=r.episodes, successes=r.successes,
+                mean_return=r.mean_return, env_steps=learner.env_steps,
+                experiment_id=ctx.experiment_id, iteration_id=state.iteration_id,
+            )  # fmt: skip
+        counts = skills.status_counts(s)
+        rates = {sid: r.success_rate for sid, r in results.items()}
+        summary = (
+            f"iteration {state.iteration}: {counts['learned']} learned, "
+            f"{counts['training']} training, {learner.env_steps} env steps, "
+            f"${state.dollars:.4f}; "
+            + (", ".join(f"skill {k} {v:.0%}" for k, v in rates.items()) or "nothing measured")
+        )
+        if state.iteration_id is not None:
+            it = runs.current_iteration(s, experiment_id=ctx.experiment_id)
+            if it is not None and it.id == state.iteration_id:
+                runs.finish_iteration(
+                    s, iteration_id=it.id, env_steps=learner.env_steps,
+                    summary={"line": summary, "success": {str(k): v for k, v in rates.items()}},
+                )  # fmt: skip
+        runs.heartbeat(
+            s, experiment_id=ctx.experiment_id, env_steps=learner.env_steps,
+            wall_seconds=ctx.wall_seconds(), dollars=state.dollars,
+        )  # fmt: skip
+    log.info("%s", summary)
+    return {"iteration_id": None, "summary": summary, "env_steps": learner.env_steps}
+
+
+# --- finish -------------------------------------------------------------------------------
+
+
+def finish(ctx: Context, state: LoopState) -> Update:
+    """Record why the loop ended."""
+    from experimenter.graph.routers import stop_reason
+
+    reason = state.stop_reason or stop_reason(ctx, state) or "stopped"
+    with ctx.db.session() as s:
+        runs.set_experiment_status(s, experiment_id=ctx.experiment_id, status="finished")
+    log.info("experiment %d finished: %s", ctx.experiment_id, reason)
+    return {"stop_reason": reason}
+
+
+NODES: dict[str, Callable[[Context, LoopState], Update]] = {
+    "monitor": monitor,
+    "analyze": analyze,
+    "propose": propose,
+    "decompose": decompose,
+    "review": review,
+    "plan": plan,
+    "collect": collect,
+    "train": train,
+    "evaluate": evaluate,
+    "finish": finish,
+}
+"""Node name -> step, in loop order."""
+
+
+def bind(ctx: Context) -> dict[str, Node]:
+    """Every node bound to ``ctx``, timed."""
+    return {name: _timed(ctx, name, fn) for name, fn in NODES.items()}

@@ -1,0 +1,43 @@
+"""How a run of the experimenter is configured (one typed object; the CLI is built from it)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class LoopSettings(BaseModel):
+    """The experiment's settings, stored with it and read by the nodes."""
+
+    goal: str | None = Field(
+        default=None, description="Goal task (instruction or spec JSON); none: open-ended."
+    )
+    seed_skills: Literal["primitives", "none"] = Field(
+        default="primitives", description="Start the library with the scripted primitives."
+    )
+    review: bool = Field(default=False, description="Proposals wait for a person's approval.")
+    max_training: int = Field(default=2, ge=1, description="Propose only below K in training.")
+    collect_steps: int = Field(default=2_000, ge=1, description="Env steps per iteration.")
+    updates_per_step: float = Field(default=0.5, gt=0, description="Updates per env step.")
+    chain_fraction: float = Field(
+        default=0.5, ge=0, le=1, description="Share of data from executing decompositions."
+    )
+    noise: float = Field(default=0.1, ge=0, description="Exploration noise on executed chains.")
+    eval_episodes: int = Field(default=10, ge=1, description="Episodes per evaluation.")
+    threshold: float = Field(default=0.8, ge=0, le=1, description="Success of a learned skill.")
+    patience_steps: int = Field(
+        default=30_000, ge=0, description="Env steps a skill trains before it may be failed."
+    )
+    forgetting_weight: float = Field(
+        default=0.2, ge=0, description="Training weight of learned skills (against forgetting)."
+    )
+    max_env_steps: int | None = Field(default=None, ge=1, description="Env step budget.")
+    max_hours: float | None = Field(default=None, gt=0, description="Wall-time budget (hours).")
+    max_usd: float | None = Field(default=None, ge=0, description="Planner dollar budget.")
+    learner: dict[str, Any] = Field(
+        default_factory=dict, description="LearnerConfig fields (defaults for the others)."
+    )
+
+    def budgets(self) -> dict[str, float | None]:
+        return {"env_steps": self.max_env_steps, "hours": self.max_hours, "usd": self.max_usd}
