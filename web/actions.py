@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from skills.goals import parse_goal
 from storage import history, runs
 from storage.commands import enqueue_command
-from storage.enums import CommandKind, ExperimentStatus, TaskStatus
+from storage.enums import CommandKind, CommandStatus, ExperimentStatus, TaskStatus
 from web.schemas import CommandPublic
 
 ACTOR = "dashboard"
@@ -20,6 +20,8 @@ ACTOR = "dashboard"
 ENDED = {
     s.value for s in (ExperimentStatus.FINISHED, ExperimentStatus.FAILED, ExperimentStatus.STOPPED)
 }
+"""Statuses of an experiment no daemon runs any more."""
+_REVIEWS = {CommandKind.APPROVE.value, CommandKind.REJECT.value}
 
 
 class Conflict(ValueError):
@@ -39,6 +41,9 @@ def review_task(session: Session, *, task_id: int, approve: bool, reason: str) -
         raise Conflict(f"task {task_id} is {task.status} already; only proposed tasks wait")
     if task.experiment_id is not None:
         _check_steerable(session, task.experiment_id)
+    for cmd in history.list_commands(session, status=CommandStatus.PENDING.value, limit=1000):
+        if cmd.kind in _REVIEWS and (cmd.payload or {}).get("task_id") == task_id:
+            raise Conflict(f"task {task_id} has a {cmd.kind} queued already (command {cmd.id})")
     reason = reason.strip()
     if not approve and not reason:
         raise ValueError("say why the proposal is rejected: the reason goes to the planner")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,17 +12,37 @@ from pydantic import SecretStr
 from web_seed import Seeded, seed
 
 from storage import Database
+from storage.database import ARTIFACTS_DIR, DB_FILE
 from web.app import create_app
 from web.config import WebSettings
 
 TOKEN = "test-token-0123456789"
 
 
+@pytest.fixture(scope="session")
+def seeded_template(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Seeded]:
+    """A data directory (SQLite file and artifacts) holding the seed, made once per session."""
+    home = tmp_path_factory.mktemp("seeded")
+    shutil.copy(sqlite_template, home / DB_FILE)
+    db = Database(f"sqlite:///{home / DB_FILE}", artifacts_dir=home / ARTIFACTS_DIR)
+    ids = seed(db)
+    db.dispose()  # checkpoints the WAL into the file
+    return home, ids
+
+
 @pytest.fixture
-def seeded(make_db: Callable[[str], Database]) -> tuple[Database, Seeded]:
-    """A SQLite database with the realistic seed."""
-    db = make_db("sqlite")
-    return db, seed(db)
+def seeded(
+    seeded_template: tuple[Path, Seeded], tmp_path: Path
+) -> Iterator[tuple[Database, Seeded]]:
+    """A fresh copy of the seeded SQLite database and its artifacts."""
+    source, ids = seeded_template
+    home = tmp_path / "data"
+    shutil.copytree(source, home)
+    db = Database(f"sqlite:///{home / DB_FILE}", artifacts_dir=home / ARTIFACTS_DIR)
+    yield db, ids
+    db.dispose()
 
 
 def make_client(db: Database, tmp_path: Path) -> TestClient:

@@ -300,9 +300,14 @@ def seed(db: Database) -> Seeded:
             s, steps=60, total_return=41.0, success=True, purpose="evaluate", seed=3,
             skill_id=k["lift"], video_sha256=video.sha256, experiment_id=run.id,
         )  # fmt: skip
+        enqueue_command(
+            s, kind="goal", payload={"goal": "stack the red block on the blue block"},
+            experiment_id=run.id, created_by="cli",
+        )  # fmt: skip
         enqueue_command(s, kind="pause", experiment_id=paused.id, created_by="dashboard")
-    with db.session() as s:
-        cmd = claim_command(s, claimed_by="daemon-7")
-        assert cmd is not None
-        finish_command(s, command_id=cmd.id, result={"paused": True})
+    for daemon in ("daemon-3", "daemon-7"):
+        with db.session() as s:
+            cmd = claim_command(s, claimed_by=daemon)
+            assert cmd is not None
+            finish_command(s, command_id=cmd.id, result={"ok": True})
     return out
