@@ -245,9 +245,11 @@ class Daemon:
         from experimenter.lock import ExperimentLock
 
         with ExperimentLock(self.db, self.home, self.experiment_id):
-            old = {
-                sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
-            }
+            # Signals can only be caught on the main thread (a daemon in a thread is stopped
+            # by a stop command instead).
+            main = threading.current_thread() is threading.main_thread()
+            sigs = (signal.SIGINT, signal.SIGTERM) if main else ()
+            old = {sig: signal.signal(sig, self._on_signal) for sig in sigs}
             done = threading.Event()
             beat = threading.Thread(target=self._heartbeat, args=(done,), daemon=True)
             beat.start()

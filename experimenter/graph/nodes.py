@@ -214,6 +214,7 @@ def decompose(ctx: Context, state: LoopState) -> Update:
             if runs.decomposition_of(s, task_id=task_id) or task.spec is None:
                 continue
             spec, instruction = task.spec, task.instruction or ""
+            wording, why = task.wording, task.reason
         answer = ctx.planner.decompose(
             DecomposeInput(
                 objects=list(ctx.layout.object_names),
@@ -226,8 +227,8 @@ def decompose(ctx: Context, state: LoopState) -> Update:
         with ctx.db.session() as s:
             own = skills.add_skill(
                 s, spec=spec, kind="learned", scene=ctx.layout.object_names,
-                wording=task.wording, experiment_id=ctx.experiment_id, task_id=task_id,
-                decision_id=answer.decision_id, reason=f"proposed: {task.reason}",
+                wording=wording, experiment_id=ctx.experiment_id, task_id=task_id,
+                decision_id=answer.decision_id, reason=f"proposed: {why}",
             )  # fmt: skip
             steps = []
             for sub in answer.value.subtasks:
@@ -332,7 +333,7 @@ def _save_learner(ctx: Context, state: LoopState) -> Update:
     )  # fmt: skip
     return {
         "learner_checkpoint": str(folder),
-        "checkpoint_id": checkpoint_id,
+        "learner_checkpoint_id": checkpoint_id,
         "env_steps": learner.env_steps,
     }
 
@@ -463,7 +464,7 @@ def evaluate(ctx: Context, state: LoopState) -> Update:
             s, experiment_id=ctx.experiment_id, env_steps=learner.env_steps,
             wall_seconds=ctx.wall_seconds(), dollars=state.dollars,
         )  # fmt: skip
-    log.info("%s", summary)
+    log.debug("%s", summary)  # the daemon reports it (the CLI prints it)
     return {"iteration_id": None, "summary": summary, "env_steps": learner.env_steps}
 
 

@@ -44,7 +44,7 @@ class LoopState:
     """Wall time spent in each node, summed (planning vs. learning)."""
     learner_checkpoint: str | None = None
     """Folder of the newest complete learner checkpoint."""
-    checkpoint_id: int | None = None
+    learner_checkpoint_id: int | None = None
     """Its ``checkpoints`` row."""
     stop_reason: str | None = None
     """Why the loop ended (a budget, the goal learned, nothing left to train); None: running."""
