@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
+from pydantic import BeforeValidator, Field
 from sqlalchemy.orm import Session
 
 from storage import ArtifactStore, Database
@@ -58,13 +59,20 @@ ExperimentId = Annotated[int, Path(ge=1, le=MAX_ID, description="Experiment id."
 SkillId = Annotated[int, Path(ge=1, le=MAX_ID, description="Skill id.")]
 TaskId = Annotated[int, Path(ge=1, le=MAX_ID, description="Task (proposal) id.")]
 DecisionId = Annotated[int, Path(ge=1, le=MAX_ID, description="Decision id.")]
+Blank = BeforeValidator(lambda v: None if v == "" else v)
+"""An empty form field (``?experiment=``) means "not given", as people expect of a form."""
+IdValue = Annotated[int, Field(ge=1, le=MAX_ID)]
 Before = Annotated[
-    int | None, Query(ge=1, le=MAX_ID, description="Cursor: next_before of the previous page.")
+    IdValue | None, Blank, Query(description="Cursor: next_before of the previous page.")
 ]
-Limit = Annotated[int | None, Query(ge=1, le=1000, description="Rows per page.")]
+Limit = Annotated[
+    Annotated[int, Field(ge=1, le=1000)] | None, Blank, Query(description="Rows per page.")
+]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Rows to skip.")]
-ExperimentFilter = Annotated[
-    int | None, Query(ge=1, le=MAX_ID, description="Only this experiment.")
+ExperimentFilter = Annotated[IdValue | None, Blank, Query(description="Only this experiment.")]
+Word = Annotated[
+    Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9_-]*$")] | None,
+    Blank,
+    Query(description="A kind, a status or an outcome."),
 ]
-Word = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_-]*$")]
 """A short identifier-like filter value (a kind, a status, an outcome)."""

@@ -33,7 +33,11 @@ def _num(value: float | None) -> str:
 
 
 def _money(value: float | None) -> str:
-    return "–" if value is None else f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
+    if value is None:
+        return "–"
+    if value == 0:
+        return "$0"
+    return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
 
 
 def _ago(when: datetime | None) -> str:
@@ -54,7 +58,26 @@ def _json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
 
 
-templates.env.filters.update(pct=_pct, num=_num, money=_money, ago=_ago, when=_when, tojson2=_json)
+def _spec(spec: dict[str, Any]) -> str:
+    """A task spec with one line per stage and constraint (atoms stay on one line)."""
+
+    def one(x: Any) -> str:
+        return json.dumps(x, ensure_ascii=False)
+
+    lines = ['{"stages": [']
+    stages = spec.get("stages", [])
+    lines += [f"   {one(st)}{',' if i < len(stages) - 1 else ''}" for i, st in enumerate(stages)]
+    lines.append(f' ], "constraints": {one(spec.get("constraints", []))}}}')
+    return "\n".join(lines)
+
+
+def _hours(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{seconds / 3600:,.1f} h"
+
+
+templates.env.filters.update(
+    pct=_pct, num=_num, money=_money, ago=_ago, when=_when, tojson2=_json, spec=_spec, hours=_hours
+)
 templates.env.globals.update(sparkline=sparkline)
 
 

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
+from pydantic import Field
 
-from web.deps import ExperimentFilter, Offset
+from web.deps import Blank, ExperimentFilter, Limit, Offset
 
 
 @dataclass(frozen=True)
@@ -51,19 +52,21 @@ def library_query(
         list[str], Query(alias="object", description="Objects the spec mentions.")
     ] = [],  # noqa: B006
     predicate: Annotated[list[str], Query(description="Predicates the spec uses.")] = [],  # noqa: B006
-    min_success: Annotated[float | None, Query(ge=0, le=1, description="At least.")] = None,
+    min_success: Annotated[
+        Annotated[float, Field(ge=0, le=1)] | None, Blank, Query(description="At least.")
+    ] = None,
     experiment: ExperimentFilter = None,
     sort: Annotated[
-        str | None,
+        Annotated[str, Field(pattern=r"^[a-z]{1,20}$")] | None,
+        Blank,
         Query(
-            pattern=r"^[a-z]{1,20}$",
             description="id, instruction, status, kind, success, evaluations, updated, "
             "relevance (searches).",
         ),
     ] = None,
     desc: Annotated[bool, Query(description="Descending order.")] = False,
     offset: Offset = 0,
-    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    limit: Limit = None,
 ) -> LibraryQuery:
     """The library table's parameters, each checked (bad values are a 4xx with a message)."""
     for values in (status, kind, object_, predicate):

@@ -19,3 +19,11 @@
     });
   });
 })();
+// Filter forms: leave empty fields out of the URL (?q=stack rather than ?q=stack&kind=&...).
+document.querySelectorAll("form[method=get]").forEach(function (form) {
+  form.addEventListener("submit", function () {
+    form.querySelectorAll("input, select").forEach(function (el) {
+      if (el.name && el.value === "") el.disabled = true;
+    });
+  });
+});
