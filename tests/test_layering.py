@@ -56,3 +56,18 @@ def test_light_packages_load_neither_mujoco_nor_torch(module):
     code = f"import sys, {module}; print(sorted({{'mujoco', 'torch'}} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", f"{module} pulls in {out.stdout.strip()}"
+
+
+def test_the_dashboard_starts_without_the_experimenter_torch_or_mujoco():
+    """``web`` builds its app loading neither the experimenter (graph, planner) nor torch,
+    mujoco, langgraph or matplotlib (drawn on first use only): it starts in about a second."""
+    code = (
+        "import sys, tempfile, pathlib\n"
+        "from web.app import create_app\n"
+        "from web.config import WebSettings\n"
+        "create_app(WebSettings(home=pathlib.Path(tempfile.mkdtemp())))\n"
+        "heavy = {'mujoco', 'torch', 'langgraph', 'matplotlib', 'experimenter'}\n"
+        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", f"the dashboard pulls in {out.stdout.strip()}"
