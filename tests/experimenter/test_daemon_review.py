@@ -19,8 +19,8 @@ pytestmark = pytest.mark.slow
 def test_review_approve_pause_resume_stop(tmp_path: Path) -> None:
     home = tmp_path / "data"
     proc = start(
-        home, "--review", "--goal", "reach the red block", "--seed-skills", "none", "--max-training", "1",
-        "--collect-steps", "160", "--max-env-steps", "100000", *SMALL,
+        home, "--review", "--goal", "reach the red block", "--seed-skills", "none",
+        "--max-training", "1", "--collect-steps", "160", "--max-env-steps", "100000", *SMALL,
     )  # fmt: skip
     wait_for(lambda: (home / "experimenter.db").exists(), 60, proc)
     database = db(home)
