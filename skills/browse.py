@@ -8,9 +8,8 @@ skills of each experiment counted by status.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -35,10 +34,8 @@ PREDICATE_NAMES = tuple(sorted(PREDICATES))
 """Predicates a skill filter may name."""
 
 
-class SuccessPoint(BaseModel):
-    """One evaluation of a skill on its learning curve."""
-
-    model_config = ConfigDict(frozen=True)
+class SuccessPoint(NamedTuple):
+    """One evaluation of a skill on its learning curve (a tuple: pages build hundreds)."""
 
     env_steps: int
     success_rate: float
@@ -109,7 +106,7 @@ def success_series(
         .order_by(sub.c.skill_id, sub.c.id)
     )
     for sid, steps, rate in rows:
-        out[int(sid)].append(SuccessPoint(env_steps=int(steps), success_rate=float(rate)))
+        out[int(sid)].append(SuccessPoint(int(steps), float(rate)))
     return out
 
 

@@ -59,6 +59,26 @@ def list_iterations(
     return list(session.scalars(query.order_by(Iteration.number.desc()).limit(limit)))
 
 
+def latest_iterations(session: Session, *, experiment_ids: Sequence[int]) -> dict[int, Iteration]:
+    """The newest iteration of each experiment (experiments without one are left out)."""
+    if not experiment_ids:
+        return {}
+    newest = (
+        select(Iteration.experiment_id, func.max(Iteration.number).label("number"))
+        .where(Iteration.experiment_id.in_(list(experiment_ids)))
+        .group_by(Iteration.experiment_id)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(Iteration).join(
+            newest,
+            (Iteration.experiment_id == newest.c.experiment_id)
+            & (Iteration.number == newest.c.number),
+        )
+    )
+    return {it.experiment_id: it for it in rows}
+
+
 def metric_names(session: Session, *, experiment_id: int) -> list[str]:
     """Names of an experiment's metric series, sorted (at most ``MAX_SERIES``).
 
@@ -265,16 +285,19 @@ def list_commands(
     *,
     experiment_id: int | None = None,
     status: str | None = None,
+    kinds: Sequence[str] | None = None,
     limit: int = 100,
     before_id: int | None = None,
 ) -> list[Command]:
-    """Commands newest first (of one experiment and status if given)."""
+    """Commands newest first (of one experiment, status and kinds if given)."""
     _check_limit(limit)
     query = select(Command)
     if experiment_id is not None:
         query = query.where(Command.experiment_id == experiment_id)
     if status is not None:
         query = query.where(Command.status == status)
+    if kinds is not None:
+        query = query.where(Command.kind.in_(list(kinds)))
     if before_id is not None:
         query = query.where(Command.id < before_id)
     return list(session.scalars(query.order_by(Command.id.desc()).limit(limit)))

@@ -41,7 +41,10 @@ def review_task(session: Session, *, task_id: int, approve: bool, reason: str) -
         raise Conflict(f"task {task_id} is {task.status} already; only proposed tasks wait")
     if task.experiment_id is not None:
         _check_steerable(session, task.experiment_id)
-    for cmd in history.list_commands(session, status=CommandStatus.PENDING.value, limit=1000):
+    pending = history.list_commands(
+        session, status=CommandStatus.PENDING.value, kinds=sorted(_REVIEWS), limit=1000
+    )
+    for cmd in pending:
         if cmd.kind in _REVIEWS and (cmd.payload or {}).get("task_id") == task_id:
             raise Conflict(f"task {task_id} has a {cmd.kind} queued already (command {cmd.id})")
     reason = reason.strip()

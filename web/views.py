@@ -69,10 +69,8 @@ def _iteration(it: Iteration) -> IterationPublic:
 
 
 def _summary(
-    session: Session, exp: Experiment, counts: dict[str, int], alive_seconds: float
+    exp: Experiment, counts: dict[str, int], latest: Iteration | None, alive_seconds: float
 ) -> ExperimentSummary:
-    current = history.list_iterations(session, experiment_id=exp.id, limit=1)
-    latest = current[0] if current else None
     now = datetime.now(UTC)
     alive = (
         exp.heartbeat_at is not None
@@ -95,8 +93,10 @@ def experiments(
     """A page of experiments, newest first, with their skills counted by status."""
     rows = history.list_experiments(session, limit=limit + 1, before_id=before_id)
     page = rows[:limit]
-    counts = status_counts_by_experiment(session, experiment_ids=[e.id for e in page])
-    items = [_summary(session, e, counts[e.id], alive_seconds) for e in page]
+    ids = [e.id for e in page]
+    counts = status_counts_by_experiment(session, experiment_ids=ids)
+    latest = history.latest_iterations(session, experiment_ids=ids)
+    items = [_summary(e, counts[e.id], latest.get(e.id), alive_seconds) for e in page]
     return Page(items=items, next_before=page[-1].id if len(rows) > limit else None)
 
 
@@ -140,7 +140,7 @@ def experiment_overview(
             )
         )
     return ExperimentOverview(
-        experiment=_summary(session, exp, counts, alive_seconds),
+        experiment=_summary(exp, counts, its[0] if its else None, alive_seconds),
         config=exp.config or {},
         goal_spec=exp.goal_spec,
         budgets=_budgets(exp),
@@ -270,7 +270,9 @@ def skill(session: Session, *, skill_id: int) -> SkillPage:
 
 
 def _pending_by_task(session: Session) -> dict[int, str]:
-    pending = history.list_commands(session, status=CommandStatus.PENDING.value, limit=1000)
+    pending = history.list_commands(
+        session, status=CommandStatus.PENDING.value, kinds=("approve", "reject"), limit=1000
+    )
     out: dict[int, str] = {}
     for c in reversed(pending):  # oldest first: the newest command per task wins
         task_id = (c.payload or {}).get("task_id")
