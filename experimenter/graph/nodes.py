@@ -373,25 +373,39 @@ def collect(ctx: Context, state: LoopState) -> Update:
                                    label)
                     )  # fmt: skip
     round_steps = learner.cfg.num_envs * learner.cfg.episode_steps
+    total = sum(j.steps for j in jobs)
     with ctx.progress(total=remaining, desc=f"collect {state.iteration}", unit="step") as bar:
         while learner.env_steps < state.collect_target:
-            for job in jobs:
-                if learner.env_steps >= state.collect_target:
-                    break
-                ctx.check_stop()
-                before = learner.env_steps
-                step_job = CollectJob(job.skill_id, job.task_id, min(job.steps, round_steps),
-                                      job.parts, job.noise, job.label)  # fmt: skip
-                episodes = ctx.executor.collect(learner, step_job)
-                with ctx.db.session() as s:
-                    for e in episodes:
-                        runs.record_episode(
-                            s, steps=e.steps, total_return=e.total_return, success=e.success,
-                            purpose=f"collect:{e.label}", skill_id=e.skill_id,
-                            experiment_id=ctx.experiment_id, iteration_id=state.iteration_id,
-                        )  # fmt: skip
-                bar.update(learner.env_steps - before)
+            ctx.check_stop()
+            job = _pick(jobs, total, learner.env_steps // round_steps)
+            before = learner.env_steps
+            step_job = CollectJob(job.skill_id, job.task_id, round_steps, job.parts, job.noise,
+                                  job.label)  # fmt: skip
+            episodes = ctx.executor.collect(learner, step_job)
+            with ctx.db.session() as s:
+                for e in episodes:
+                    runs.record_episode(
+                        s, steps=e.steps, total_return=e.total_return, success=e.success,
+                        purpose=f"collect:{e.label}", skill_id=e.skill_id,
+                        experiment_id=ctx.experiment_id, iteration_id=state.iteration_id,
+                    )  # fmt: skip
+            bar.update(learner.env_steps - before)
     return _save_learner(ctx, state)
+
+
+GOLDEN = 0.6180339887498949
+
+
+def _pick(jobs: list[Any], total: int, round_index: int) -> Any:
+    """The job collection round ``round_index`` runs: the golden-ratio sequence over the
+    jobs' shares, so every job gets its share over a few rounds whatever the round size,
+    with no bookkeeping to checkpoint (the round index is the learner's own env steps)."""
+    u = (round_index * GOLDEN) % 1.0 * total
+    for job in jobs:
+        u -= job.steps
+        if u < 0:
+            return job
+    return jobs[-1]
 
 
 # --- train --------------------------------------------------------------------------------
