@@ -49,8 +49,9 @@ def writer(db: Annotated[Database, Depends(get_db)]) -> Iterator[Session]:
         yield s
 
 
-Reader = Annotated[Session, Depends(reader)]
-Writer = Annotated[Session, Depends(writer)]
+Reader = Annotated[Session, Depends(reader, scope="function")]
+Writer = Annotated[Session, Depends(writer, scope="function")]
+"""Committed before the response is sent: the page a redirect leads to sees the change."""
 Settings = Annotated[WebSettings, Depends(get_settings)]
 GuardDep = Annotated[Guard, Depends(get_guard)]
 Store = Annotated[ArtifactStore | None, Depends(get_store)]
