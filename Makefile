@@ -18,8 +18,15 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# The main job: the experimenter daemon on the embedded defaults (offline planner, SQLite in
+# data/, CPU), with a small learner so that the first skills are learned within minutes.
+# Ctrl-C stops it safely; `make run` again continues the same experiment.
+RUN_ARGS ?= --experiment quickstart --seed-skills none --hidden 128 --hidden 128 \
+	--batch-size 128 --episode-steps 40 --random-steps 1000 --updates-per-step 1.0 \
+	--collect-steps 1280
+
 run: $(STAMP)
-	$(BIN)/experimenter demo
+	$(BIN)/experimenter run $(RUN_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

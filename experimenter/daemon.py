@@ -348,8 +348,10 @@ class Daemon:
                 graph.update_state(cfg, {"stop_reason": reason}, as_node="evaluate")
                 graph.invoke(None, cfg)  # the router sees the reason and runs finish
             finally:
+                steps = None
                 if store.loaded:
                     ctx.learners.save()  # the chunk boundary reached: nothing half-done
+                    steps = store.get().env_steps
                 store.close()
             values = LoopState(**graph.get_state(cfg).values)
         if values.stop_reason:
@@ -357,7 +359,9 @@ class Daemon:
         why = f"signal {self.signalled}" if self.signalled else "stop command"
         with self.db.session() as s:
             runs.set_experiment_status(s, experiment_id=exp_id, status="stopped")
-            runs.heartbeat(s, experiment_id=exp_id, wall_seconds=ctx.wall_seconds())
+            runs.heartbeat(
+                s, experiment_id=exp_id, env_steps=steps, wall_seconds=ctx.wall_seconds()
+            )
         return self._report("stopped", reason or why, values, summaries)
 
     def _await_review(self) -> None:
