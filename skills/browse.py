@@ -75,6 +75,14 @@ def skill_page(
     return [SkillPublic.model_validate(r) for r in rows], total
 
 
+def matching_ids(session: Session, *, ids: Sequence[int], **filters: Any) -> set[int]:
+    """Which of ``ids`` match the filters of ``list_skills`` (ids only: cheap for many)."""
+    if not ids:
+        return set()
+    query = filtered(select(Skill.id), **filters).where(Skill.id.in_(list(ids)))
+    return set(session.scalars(query))
+
+
 def success_series(
     session: Session,
     *,

@@ -54,7 +54,7 @@ def review_task(session: Session, *, task_id: int, approve: bool, reason: str) -
     cmd = enqueue_command(
         session,
         kind=kind.value,
-        payload={"task_id": task_id, "reason": reason},
+        payload={"task_id": task_id, "reason": reason, "actor": ACTOR},
         experiment_id=task.experiment_id,
         created_by=ACTOR,
     )

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from storage import Database, open_database
 from web.actions import Conflict
-from web.charts import PngCache
+from web.charts import PngCache, TtlCache
 from web.config import WebSettings
 from web.security import Forbidden, Guard
 from web.templating import render
@@ -94,6 +94,7 @@ def create_app(settings: WebSettings | None = None, *, db: Database | None = Non
     app.state.guard = Guard(token)
     app.state.token = token
     app.state.pngs = PngCache()
+    app.state.charts = TtlCache(seconds=settings.poll_seconds)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for module in (pages, forms, files, api):
         app.include_router(module.router)

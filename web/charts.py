@@ -7,6 +7,7 @@ the model saw; PNGs are cached by their data, since matplotlib takes tens of mil
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from html import escape
@@ -39,6 +40,30 @@ class PngCache:
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
         return png
+
+
+class TtlCache:
+    """Values kept for ``seconds`` (metric charts: a series of a million points is reduced
+    once per interval, however many people watch it)."""
+
+    def __init__(self, seconds: float = 5.0, size: int = CACHE_SIZE):
+        self._items: OrderedDict[object, tuple[float, str]] = OrderedDict()
+        self._seconds, self._size = seconds, size
+        self._lock = threading.Lock()
+
+    def get(self, key: object) -> str | None:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None or time.monotonic() - hit[0] > self._seconds:
+                return None
+            return hit[1]
+
+    def put(self, key: object, value: str) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic(), value)
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
 
 
 def sparkline(values: Sequence[float], *, width: int = 90, height: int = 22) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from skills import get_skill, list_skills, skill_detail
-from skills.browse import skill_page, status_counts_by_experiment, success_series
+from skills.browse import matching_ids, skill_page, status_counts_by_experiment, success_series
 from skills.errors import SkillError
 from skills.plots import Curve
 from skills.schemas import SkillRef
@@ -45,8 +45,13 @@ SEARCH_WINDOW = 1000
 """Most search hits a library search keeps (then filtered, sorted and paged)."""
 BUDGETS = {
     "env_steps": (("env_steps", 1.0), ("max_env_steps", 1.0)),
-    "wall_seconds": (("wall_seconds", 1.0), ("max_seconds", 1.0), ("max_hours", 3600.0)),
-    "dollars": (("dollars", 1.0), ("max_dollars", 1.0), ("max_usd", 1.0)),
+    "wall_seconds": (
+        ("wall_seconds", 1.0),
+        ("max_seconds", 1.0),
+        ("hours", 3600.0),
+        ("max_hours", 3600.0),
+    ),
+    "dollars": (("dollars", 1.0), ("usd", 1.0), ("max_dollars", 1.0), ("max_usd", 1.0)),
 }
 """Budget -> the keys its limit may have in ``experiments.budgets``, with their unit."""
 THRESHOLD_KEYS = ("success_threshold", "learned_threshold", "threshold")
@@ -220,14 +225,19 @@ def skill_table(
         )
         scores = dict(hits)
     if scores is not None and sort in (None, "relevance"):
-        # Rank order: filter the hits, then page in Python (at most SEARCH_WINDOW of them).
-        matching, total = skill_page(
-            session, ids=list(scores), limit=SEARCH_WINDOW, offset=0, **filters
-        )
-        matching.sort(key=lambda k: (-scores[k.id], k.id))
+        # Rank order: the hits (best first) that pass the filters, paged in Python; only the
+        # page's skills are loaded.
+        extra = {k: v for k, v in filters.items() if k != "status" and v is not None}
+        ranked = sorted(scores, key=lambda i: (-scores[i], i))
+        if extra:
+            keep = matching_ids(session, ids=ranked, **extra)
+            ranked = [i for i in ranked if i in keep]
         if descending:
-            matching.reverse()
-        page = matching[offset : offset + limit]
+            ranked.reverse()
+        total = len(ranked)
+        wanted = ranked[offset : offset + limit]
+        loaded = load_skills(session, ids=wanted)
+        page = [loaded[i] for i in wanted if i in loaded]
     else:
         if sort == "relevance":
             raise SkillError("sorting by relevance needs a search query (q)")

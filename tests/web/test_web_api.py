@@ -73,6 +73,9 @@ def test_library_search_filter_and_sort(
         client.get("/api/skills/search", params={"q": "red blue"}).json()[0]["skill"]["id"]
         == (cli[0])
     )
+    primitives = client.get("/api/skills", params={"q": "red", "kind": "primitive"}).json()
+    assert {r["skill"]["kind"] for r in primitives["items"]} == {"primitive"}
+    assert primitives["total"] == 2
     learned = client.get("/api/skills", params={"q": "red", "status": "learned"}).json()
     assert {r["skill"]["status"] for r in learned["items"]} == {"learned"}
     by_success = client.get("/api/skills", params={"sort": "success", "desc": 1}).json()["items"]
@@ -132,7 +135,7 @@ def test_changes_need_the_token(client: TestClient, ids: Seeded, auth: dict[str,
     assert client.post(url, json={"reason": "go"}, headers=other).status_code == 202
     assert client.get("/api/commands", params={"status": "pending"}).json()["items"][0][
         "payload"
-    ] == {"task_id": ids.waiting[0], "reason": "go"}
+    ] == {"task_id": ids.waiting[0], "reason": "go", "actor": "dashboard"}
 
 
 def test_review_commands_reach_the_database(

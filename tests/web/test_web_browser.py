@@ -172,6 +172,7 @@ def test_approve_a_proposal_and_the_command_reaches_the_database(
         assert cmd.payload == {
             "task_id": waiting,
             "reason": "the two-block stack is nearly learned",
+            "actor": "dashboard",
         }
         assert cmd.created_by == "dashboard" and cmd.experiment_id == dashboard.ids.running
 

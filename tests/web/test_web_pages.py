@@ -88,7 +88,7 @@ def test_forms_need_the_cookie_the_csrf_token_and_our_origin(
         [cmd] = history.list_commands(s, status="pending")
         assert (cmd.kind, cmd.payload, cmd.created_by) == (
             "approve",
-            {"task_id": ids.waiting[0], "reason": "next rung"},
+            {"task_id": ids.waiting[0], "reason": "next rung", "actor": "dashboard"},
             "dashboard",
         )
     form = {"csrf": csrf, "next": f"/experiments/{ids.running}"}

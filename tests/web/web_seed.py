@@ -87,7 +87,7 @@ def seed(db: Database) -> Seeded:
         run = runs.create_experiment(
             s, name="stack-red-on-blue", planner_backend="gemini",
             goal="stack the red block on the blue block", goal_spec=STACK,
-            budgets={"max_env_steps": 2_000_000, "max_hours": 24, "max_usd": 5.0},
+            budgets={"env_steps": 2_000_000, "hours": 24, "usd": 5.0},  # as the daemon writes them
             config={"success_threshold": 0.8, "review": True, "seed": 0},
         )  # fmt: skip
         paused = runs.create_experiment(

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 
 from storage import ArtifactCorrupt, ArtifactMissing
 from web import views
+from web.charts import line_chart_svg
 from web.deps import ExperimentId, Reader, SkillId, Store
 
 router = APIRouter(tags=["files"])
@@ -69,12 +70,17 @@ def skill_curve(request: Request, skill_id: SkillId, s: Reader) -> Response:
 
 
 @router.get("/experiments/{experiment_id}/metrics/{name}.svg", summary="A metric series chart")
-def metric_chart(experiment_id: ExperimentId, name: SeriesName, s: Reader) -> Response:
-    from web.charts import line_chart_svg
-
-    points = views.metric_chart_points(s, experiment_id=experiment_id, name=name)
+def metric_chart(
+    request: Request, experiment_id: ExperimentId, name: SeriesName, s: Reader
+) -> Response:
+    cache = request.app.state.charts
+    svg = cache.get((experiment_id, name))
+    if svg is None:
+        points = views.metric_chart_points(s, experiment_id=experiment_id, name=name)
+        svg = line_chart_svg(points, title=name)
+        cache.put((experiment_id, name), svg)
     return Response(
-        line_chart_svg(points, title=name),
+        svg,
         media_type="image/svg+xml",
         headers={"Cache-Control": "no-cache"},
     )
