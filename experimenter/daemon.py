@@ -41,7 +41,7 @@ GRAPH_DB = "graph-checkpoints.sqlite"
 POLL_S = 1.0
 """Seconds between looks at the commands table while paused or waiting for a review."""
 HEARTBEAT_S = 10.0
-CONTROL = ("pause", "resume", "stop")
+CONTROL = ("pause", "resume", "stop", "goal")
 REVIEW = ("approve", "reject")
 
 
@@ -150,6 +150,7 @@ class Daemon:
         self.stop_command = False
         self.me = f"{socket.gethostname()}:{os.getpid()}"
         self._last_poll = 0.0
+        self.context: Any = None
 
     # --- stop requests ------------------------------------------------------------------
 
@@ -195,6 +196,8 @@ class Daemon:
         if kind == "resume":
             runs.set_experiment_status(s, experiment_id=self.experiment_id, status="running")
             return {"resumed": True}, None
+        if kind == "goal":
+            return self._set_goal(s, str(payload.get("goal", "")))
         task_id = int(payload.get("task_id", -1))
         try:
             task = runs.get_task(s, task_id=task_id)
@@ -212,6 +215,24 @@ class Daemon:
             return {"task_id": task_id, "training": started}, None
         reject_task(s, task_id=task_id, reason=f"rejected by {who}" + (f": {note}" if note else ""))
         return {"task_id": task_id}, None
+
+    def _set_goal(self, s: Any, goal: str) -> tuple[dict[str, Any], str | None]:
+        """A new goal from the dashboard: proposals follow it from the next iteration."""
+        from controllers.layout import SceneConfig
+        from controllers.tasks import TaskSpecError
+
+        try:
+            spec = as_task(goal, SceneConfig().layout()).canonical()
+        except (TaskSpecError, ValueError) as e:
+            return {}, f"not a valid goal: {e}"
+        self.settings.goal = goal
+        if self.context is not None:
+            self.context.__dict__.pop("goal", None)  # drop the cached spec
+        runs.update_experiment(
+            s, experiment_id=self.experiment_id, config=self.settings.model_dump(mode="json"),
+            goal=goal, goal_spec=spec.model_dump(mode="json", exclude_none=True),
+        )  # fmt: skip
+        return {"goal": goal}, None
 
     def _paused(self) -> bool:
         with self.db.reader() as s:
@@ -296,6 +317,7 @@ class Daemon:
                 executor=InProcessExecutor(policy_timeout=config.episode_steps),
                 should_stop=self.should_stop, progress=self._bar,
             )  # fmt: skip
+            self.context = ctx
             if self.settings.seed_skills == "primitives":
                 with self.db.session() as s:
                     seed_library(s, layout=ctx.layout, experiment_id=exp_id)

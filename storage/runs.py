@@ -375,9 +375,13 @@ def update_experiment(
     experiment_id: int,
     budgets: Mapping[str, Any] | None = None,
     config: Mapping[str, Any] | None = None,
+    goal: str | None = None,
+    goal_spec: Mapping[str, Any] | None = None,
 ) -> Experiment:
-    """Replace an experiment's budgets and/or configuration (a restart with new limits)."""
+    """Replace an experiment's budgets, configuration and/or goal (given ones only)."""
     exp = get_experiment(session, experiment_id=experiment_id)
+    if goal is not None:
+        exp.goal, exp.goal_spec = goal, dict(goal_spec) if goal_spec is not None else None
     if budgets is not None:
         exp.budgets = dict(budgets)
     if config is not None:

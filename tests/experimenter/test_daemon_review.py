@@ -10,7 +10,7 @@ from daemon_helpers import SMALL, cli, db, start, wait_for
 from sqlalchemy import select
 
 from experimenter.status import graph_position
-from storage import runs
+from storage import commands, runs
 from storage.models import SkillStatusChange
 
 pytestmark = pytest.mark.slow
@@ -48,6 +48,17 @@ def test_review_approve_pause_resume_stop(tmp_path: Path) -> None:
     wait_for(lambda: status() == "paused", 60, proc)
     assert cli(home, "resume").returncode == 0
     wait_for(lambda: status() == "running", 60, proc)
+    # A new goal from the dashboard (the commands table) reaches the running daemon.
+    with database.session() as s:
+        commands.enqueue_command(
+            s, kind="goal", payload={"goal": "reach the green block"}, experiment_id=1
+        )
+
+    def goal() -> str | None:
+        with database.reader() as s:
+            return runs.get_experiment(s, experiment_id=1).goal
+
+    wait_for(lambda: goal() == "reach the green block", 60, proc)
     assert cli(home, "stop").returncode == 0
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, out

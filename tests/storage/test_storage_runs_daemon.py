@@ -25,6 +25,13 @@ def test_restart_finds_the_experiment_and_continues_its_open_iteration(db: Datab
         assert runs.current_iteration(s, experiment_id=exp.id) is None
         runs.update_experiment(s, experiment_id=exp.id, budgets={"env_steps": 5})
         assert runs.get_experiment(s, experiment_id=exp.id).budgets == {"env_steps": 5}
+        runs.update_experiment(s, experiment_id=exp.id, goal="g", goal_spec={"stages": []})
+        changed = runs.get_experiment(s, experiment_id=exp.id)
+        assert (changed.goal, changed.goal_spec, changed.budgets) == (
+            "g",
+            {"stages": []},
+            {"env_steps": 5},
+        )
 
 
 def test_tasks_by_iteration_and_status_with_their_decomposition(db: Database) -> None:
