@@ -180,6 +180,11 @@ def main() -> None:
     p.add_argument("--episode-steps", type=int, default=100)
     p.add_argument("--num-envs", type=int, default=8)
     p.add_argument("--random-steps", type=int, default=2_000)
+    p.add_argument(
+        "--bc-weight", type=float, default=0.0,
+        help="Behaviour cloning on chain data (same for every arm; only the experimenter "
+        "collects chains)",
+    )  # fmt: skip
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/curriculum"))
@@ -188,7 +193,7 @@ def main() -> None:
     torch.set_num_threads(a.threads)
     cfg = LearnerConfig(
         hidden=tuple(a.hidden), episode_steps=a.episode_steps, num_envs=a.num_envs,
-        random_steps=a.random_steps, device=a.device,
+        random_steps=a.random_steps, device=a.device, bc_weight=a.bc_weight,
     )  # fmt: skip
     arms: list[Arm] = []
     for name in a.arms:
