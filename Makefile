@@ -25,7 +25,12 @@ RUN_ARGS ?= --experiment quickstart --seed-skills none --hidden 128 --hidden 128
 	--batch-size 128 --episode-steps 40 --random-steps 1000 --updates-per-step 1.0 \
 	--collect-steps 1280
 
+# The dashboard (http://127.0.0.1:8000) runs alongside the daemon and stops with it; the
+# schema is migrated first so that the two never race to create it.
 run: $(STAMP)
+	$(BIN)/experimenter db upgrade
+	@$(BIN)/experimenter serve & serve=$$!; \
+	trap 'kill $$serve 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/experimenter run $(RUN_ARGS)
 
 lint: $(STAMP)

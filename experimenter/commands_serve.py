@@ -34,7 +34,9 @@ class Serve(DatabaseOptions):
 
     host: str = Field("127.0.0.1", description="Address to listen on (loopback by default).")
     port: int = Field(8000, ge=1, le=65535, description="Port to listen on.")
-    workers: int = Field(1, ge=1, le=64, description="Server processes.")
+    workers: int = Field(
+        1, ge=1, le=64, description="Server processes (more add ~40 ms a response: README)."
+    )
 
     def cli_cmd(self) -> None:
         import uvicorn
