@@ -75,3 +75,20 @@ def test_review_approve_pause_resume_stop(tmp_path: Path) -> None:
     bad = cli(home, "approve", "1", "--experiment", "nope")
     assert bad.returncode == 2 and "no experiment named 'nope'" in bad.stderr
     database.dispose()
+
+
+def test_spent_planner_budget_finishes_the_experiment(tmp_path: Path, monkeypatch) -> None:
+    from experimenter.cli import main
+
+    monkeypatch.setenv("EXPERIMENTER_PLANNER_MAX_CALLS", "0")  # nothing may be sent
+    monkeypatch.setenv("EXPERIMENTER_PLANNER_OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    home = tmp_path / "data"
+    args = ["run", "--data-dir", str(home), "--planner", "openai", "--seed-skills", "none", *SMALL]
+    assert main(args) == 0
+    database = db(home)
+    with database.reader() as s:
+        assert runs.get_experiment(s, experiment_id=1).status == "finished"
+        (refused,) = runs.list_decisions(s, experiment_id=1)
+        assert refused.kind == "propose" and "budget spent" in (refused.error or "")
+    assert graph_position(database, home, 1)["stop_reason"].startswith("planner call budget")
+    database.dispose()
