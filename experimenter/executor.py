@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -46,9 +46,20 @@ class EpisodeSummary:
     """The skill's success at the episode's last step."""
 
 
+@dataclass(frozen=True)
+class Rollout:
+    """One rendered episode of the deterministic policy (for people to watch)."""
+
+    gif: bytes
+    steps: int
+    total_return: float
+    success: bool
+
+
 class Executor(Protocol):
     def collect(self, learner: Learner, job: CollectJob) -> list[EpisodeSummary]: ...
     def evaluate(self, learner: Learner, task_id: int, episodes: int) -> EvalResult: ...
+    def rollout(self, learner: Learner, task_id: int, seed: int) -> Rollout: ...
 
 
 @dataclass
@@ -80,6 +91,42 @@ class InProcessExecutor:
 
     def evaluate(self, learner: Learner, task_id: int, episodes: int) -> EvalResult:
         return learner.evaluate(task_id, episodes)
+
+    def rollout(self, learner: Learner, task_id: int, seed: int, size: int = 160) -> Rollout:
+        """The deterministic policy on one start, rendered from the front camera as a GIF."""
+        import imageio.v3 as iio
+
+        from controllers.env import BlocksEnv
+
+        task = learner.tasks.tasks[task_id]
+        env = BlocksEnv(
+            task.spec, scene=learner.scene, max_episode_steps=learner.cfg.episode_steps,
+            render_mode="rgb_array", width=size, height=size,
+        )  # fmt: skip
+        try:
+            obs, info = env.reset(seed=seed)
+            frames: list[np.ndarray] = []
+            frames.append(_frame(env))
+            total = 0.0
+            for _ in range(learner.cfg.episode_steps):
+                action = learner.act(obs[None], np.array([task_id]), deterministic=True)[0]
+                obs, reward, _, _, info = env.step(action)
+                total += reward
+                frames.append(_frame(env))
+        finally:
+            env.close()
+        fps = round(env.metadata["render_fps"])
+        gif = iio.imwrite(
+            "<bytes>", np.stack(frames), extension=".gif", duration=1000 / fps, loop=0
+        )
+        return Rollout(gif, learner.cfg.episode_steps, total, bool(info["success"]))
+
+
+def _frame(env: Any) -> np.ndarray:
+    frame = env.render()
+    if frame is None:
+        raise RuntimeError("the arena rendered nothing; was it made with render_mode='rgb_array'?")
+    return np.asarray(frame)
 
 
 def episodes_since(

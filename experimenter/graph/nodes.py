@@ -411,6 +411,8 @@ def _pick(jobs: list[Any], total: int, round_index: int) -> Any:
 # --- train --------------------------------------------------------------------------------
 
 UPDATE_CHUNK = 250
+EVAL_SEED = 1_000_000
+"""Seed of the recorded evaluation video (the first of the evaluation episodes' seeds)."""
 """Gradient updates between stop checks and progress-bar refreshes."""
 
 
@@ -452,7 +454,23 @@ def evaluate(ctx: Context, state: LoopState) -> Update:
             continue
         ctx.check_stop()
         results[sid] = ctx.executor.evaluate(learner, ids[sid], ctx.settings.eval_episodes)
+    videos = {}
+    every, store = ctx.settings.video_every, ctx.db.artifacts
+    if every and state.iteration % every == 0 and store is not None:
+        for sid in results:
+            videos[sid] = ctx.executor.rollout(learner, ids[sid], EVAL_SEED)
     with ctx.db.session() as s:
+        for sid, v in videos.items():
+            assert store is not None  # videos are made only with an artifact store
+            gif = runs.save_artifact(
+                s, store=store, data=v.gif, media_type="image/gif",
+                name=f"skill{sid}_iter{state.iteration}.gif",
+            )  # fmt: skip
+            runs.record_episode(
+                s, steps=v.steps, total_return=v.total_return, success=v.success,
+                purpose="evaluate", seed=EVAL_SEED, skill_id=sid, video_sha256=gif.sha256,
+                experiment_id=ctx.experiment_id, iteration_id=state.iteration_id,
+            )  # fmt: skip
         for sid, r in results.items():
             skills.record_evaluation(
                 s, skill_id=sid, episodes=r.episodes, successes=r.successes,

@@ -32,6 +32,9 @@ class LoopSettings(BaseModel):
     forgetting_weight: float = Field(
         default=0.2, ge=0, description="Training weight of learned skills (against forgetting)."
     )
+    video_every: int = Field(
+        default=5, ge=0, description="Record an evaluation video every this many iterations."
+    )
     max_env_steps: int | None = Field(default=None, ge=1, description="Env step budget.")
     max_hours: float | None = Field(default=None, gt=0, description="Wall-time budget (hours).")
     max_usd: float | None = Field(default=None, ge=0, description="Planner dollar budget.")

@@ -14,6 +14,7 @@ from storage import Database, open_database
 SMALL = [
     "--hidden", "32", "--hidden", "32", "--batch-size", "64", "--episode-steps", "20",
     "--num-envs", "4", "--random-steps", "160", "--eval-episodes", "4", "--no-progress",
+    "--video-every", "0",
 ]  # fmt: skip
 """A learner small enough to make iterations quick (learning is not what these test)."""
 

@@ -34,7 +34,8 @@ def test_offline_run_learns_reach_and_records_everything(tmp_path: Path, capsys)
     home = tmp_path / "data"
     rc = main([
         "run", "--data-dir", str(home), "--goal", "reach the red block", "--seed-skills", "none",
-        "--max-training", "1", "--threshold", "0.7", "--max-env-steps", "25000", *LEARNER,
+        "--max-training", "1", "--threshold", "0.7", "--max-env-steps", "25000",
+        "--video-every", "2", *LEARNER,
     ])  # fmt: skip
     out = capsys.readouterr().out
     assert rc == 0, out
@@ -64,8 +65,12 @@ def test_offline_run_learns_reach_and_records_everything(tmp_path: Path, capsys)
         assert kinds == {"analyze", "propose", "decompose"}
         iterations = runs.count_iterations(s, experiment_id=exp.id)
         assert iterations == len(detail.evaluations)  # one evaluation per iteration
-        assert runs.count_episodes(s, experiment_id=exp.id) * 40 == exp.env_steps_used
         assert runs.latest_checkpoint(s, experiment_id=exp.id) is not None
+        # Every second iteration leaves a video of the skill for the dashboard.
+        videos = runs.count_episodes(s, experiment_id=exp.id, purpose="evaluate")
+        assert videos == iterations // 2
+        collected = runs.count_episodes(s, experiment_id=exp.id) - videos
+        assert collected * 40 == exp.env_steps_used  # every collected episode recorded
     db.dispose()
 
     assert main(["status", "--data-dir", str(home), "--json"]) == 0
