@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base
@@ -29,7 +29,19 @@ class Decision(Base):
     """One planner call: what was asked, what came back, what it cost."""
 
     __tablename__ = "decisions"
-    __table_args__ = (Index("ix_decisions_experiment", "experiment_id", "id"),)
+    __table_args__ = (
+        Index("ix_decisions_experiment", "experiment_id", "id"),
+        # The dashboard's filters by kind (and its list of kinds) and by failed calls read
+        # these instead of every decision's wide row (migration 0003).
+        Index("ix_decisions_kind_id", "kind", "id"),
+        Index(
+            "ix_decisions_errors",
+            "kind",
+            "id",
+            sqlite_where=text("error IS NOT NULL"),
+            postgresql_where=text("error IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     experiment_id: Mapped[int | None] = mapped_column(

@@ -35,6 +35,9 @@ class Skill(Base):
         CheckConstraint(check_in("kind", SkillKind), name="kind"),
         Index("ix_skills_status_id", "status", "id"),
         Index("ix_skills_kind_id", "kind", "id"),
+        # Counts by experiment and status, and an experiment's skills in training, read from
+        # the index alone (migration 0003).
+        Index("ix_skills_experiment_status_id", "experiment_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
