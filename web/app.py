@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import secrets
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from storage import Database, open_database
 from web.actions import Conflict
+from web.cache import MicroCache, SecurityHeaders
 from web.charts import PngCache, TtlCache
 from web.config import WebSettings
 from web.security import Forbidden, Guard
@@ -99,13 +99,7 @@ def create_app(settings: WebSettings | None = None, *, db: Database | None = Non
     for module in (pages, forms, files, api):
         app.include_router(module.router)
     _install_errors(app)
-
-    @app.middleware("http")
-    async def headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
-
+    # Outermost last: the cache answers before the app runs; cached answers keep the headers.
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(MicroCache, seconds=settings.cache_seconds)
     return app

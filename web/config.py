@@ -33,6 +33,15 @@ class WebSettings(BaseSettings):
     poll_seconds: float = Field(
         default=3.0, gt=0, description="How often live pages refresh their figures (seconds)."
     )
+    cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="How long an anonymous GET answer (page, API list, chart) is served again "
+        "to others before it is rendered anew (seconds; 0: never). Signed-in viewers and "
+        "token-carrying API calls always get a fresh answer, and any change empties the cache; "
+        "EXPERIMENTER_CACHE_SECONDS.",
+    )
     alive_seconds: float = Field(
         default=120.0,
         gt=0,

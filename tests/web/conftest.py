@@ -45,8 +45,10 @@ def seeded(
     db.dispose()
 
 
-def make_client(db: Database, tmp_path: Path) -> TestClient:
-    settings = WebSettings(home=tmp_path, token=SecretStr(TOKEN))
+def make_client(db: Database, tmp_path: Path, *, cache_seconds: float = 0.0) -> TestClient:
+    # No micro-cache by default: these tests write the database behind the app's back (as the
+    # daemon does) and expect the next read to show it; test_web_cache.py tests the cache.
+    settings = WebSettings(home=tmp_path, token=SecretStr(TOKEN), cache_seconds=cache_seconds)
     return TestClient(create_app(settings, db=db), base_url="http://127.0.0.1:8000")
 
 
