@@ -65,9 +65,7 @@ def test_signed_in_viewers_and_token_calls_always_get_a_fresh_answer(
     assert signed_out in cached.get("/review").text
 
 
-def test_a_change_empties_the_cache(
-    cached: TestClient, ids: Seeded, auth: dict[str, str]
-) -> None:
+def test_a_change_empties_the_cache(cached: TestClient, ids: Seeded, auth: dict[str, str]) -> None:
     task = ids.waiting[0]
     before = cached.get("/api/commands").json()
     assert cached.get("/api/commands").headers[HIT] == "hit"
