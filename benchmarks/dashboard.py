@@ -8,8 +8,15 @@ until its first answer is the start-up time), then has ``--clients`` concurrent 
 (threads with keep-alive connections) request each main page and API list ``--requests``
 times in all and reports the latency percentiles (goal: p95 <= 100 ms).
 
+The dashboard keeps anonymous GET answers for ``EXPERIMENTER_CACHE_SECONDS`` (the
+micro-cache, 1 s by default), which this load mostly hits; so the server is started once per
+``--cache-seconds`` value (by default 0, the cache off, and 1) and both sets of figures are
+reported side by side. The rows served from the micro-cache (next to no server work) show
+what the clients and the HTTP server themselves cost; the first row is a small static file.
+
 Usage: ``python benchmarks/dashboard.py [--skills 10000] [--metrics 1000000]
-[--decisions 10000] [--clients 20] [--requests 400] [--workers 1] [--json]``.
+[--decisions 10000] [--clients 20] [--requests 400] [--workers 1] [--cache-seconds 0 1]
+[--json]``.
 """
 
 from __future__ import annotations
@@ -189,12 +196,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(home: Path, port: int, workers: int) -> tuple[subprocess.Popen[bytes], float]:
+def start(
+    home: Path, port: int, workers: int, cache_seconds: float
+) -> tuple[subprocess.Popen[bytes], float]:
     """Start ``experimenter serve``; the seconds until it answered its first page."""
     env = {
         **os.environ,
         "EXPERIMENTER_TOKEN": "benchmark-token",
         "EXPERIMENTER_LOG_LEVEL": "WARNING",
+        "EXPERIMENTER_CACHE_SECONDS": str(cache_seconds),
     }
     t0 = time.perf_counter()
     proc = subprocess.Popen(
@@ -256,6 +266,7 @@ def endpoints(ids: dict[str, Any], rng: random.Random) -> dict[str, list[str]]:
     dec = [f"/decisions/{rng.choice(ids['decision_ids'])}" for _ in range(50)]
     words = ["stack red", "lift blue", "grasp green", "near", "left red", "behind"]
     return {
+        "static file (FileResponse, never cached)": ["/static/style.css"],
         "page /experiments": ["/experiments"],
         "page /experiments/{id}": [f"/experiments/{e}"],
         "page /skills": ["/skills"],
@@ -292,10 +303,15 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=400, help="Requests per endpoint.")
     parser.add_argument("--workers", type=int, default=1, help="Server processes.")
+    parser.add_argument(
+        "--cache-seconds", type=float, nargs="+", default=[0.0, 1.0],
+        help="Micro-cache settings to measure (EXPERIMENTER_CACHE_SECONDS; 0: off).",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="Print a JSON line at the end.")
     args = parser.parse_args()
     rng = random.Random(args.seed)
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="dashboard-bench-") as tmp:
         home = Path(tmp)
         print(
@@ -305,32 +321,28 @@ def main() -> None:
         )
         ids = fill(home, args, rng)
         print(f"filled in {ids['fill_seconds']} s", flush=True)
-        port = free_port()
-        proc, startup = start(home, port, args.workers)
-        try:
-            rows = []
-            for name, urls in endpoints(ids, rng).items():
-                load(port, urls[:2], 2, 4)  # warm up (caches, connections)
-                lat = load(port, urls, args.clients, args.requests)
-                p50, p95, p99 = np.percentile(lat, [50, 95, 99])
-                rows.append(
-                    {"endpoint": name, "requests": len(lat), "p50_ms": round(float(p50), 1),
-                     "p95_ms": round(float(p95), 1), "p99_ms": round(float(p99), 1),
-                     "ok": bool(p95 <= GOAL_MS)}
-                )  # fmt: skip
-                print(
-                    f"{name:38s} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  p99 {p99:7.1f} ms",
-                    flush=True,
-                )
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-    print(f"\nstart-up (experimenter serve to first page): {startup:.2f} s")
-    print(f"\n| endpoint | p50 (ms) | p95 (ms) | p99 (ms) | p95 <= {GOAL_MS} ms |")
-    print("| --- | ---: | ---: | ---: | :---: |")
-    for r in rows:
-        mark = "yes" if r["ok"] else "**no**"
-        print(f"| {r['endpoint']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {mark} |")
+        runs_by_ttl: dict[float, list[dict[str, Any]]] = {}
+        startups: dict[float, float] = {}
+        urls_by_name = endpoints(ids, rng)
+        for ttl in args.cache_seconds:
+            print(f"\nmicro-cache {ttl:g} s:", flush=True)
+            runs_by_ttl[ttl], startups[ttl] = measure(home, args, ttl, urls_by_name)
+    load_after = os.getloadavg()
+    ttls = args.cache_seconds
+    print(
+        "\nstart-up (experimenter serve to first page): "
+        + ", ".join(f"{startups[t]:.2f} s" for t in ttls)
+        + f"\nload average before {load_before[0]:.1f}, after {load_after[0]:.1f} "
+        f"({os.cpu_count()} cores)"
+    )
+    head = " | ".join(f"p50 / p95 (ms), cache {t:g} s" for t in ttls)
+    print(f"\n| endpoint | {head} | p95 <= {GOAL_MS} ms |")
+    print("| --- | " + " | ".join("---:" for _ in ttls) + " | :---: |")
+    names = [r["endpoint"] for r in runs_by_ttl[ttls[0]]]
+    for i, name in enumerate(names):
+        cells = [f"{runs_by_ttl[t][i]['p50_ms']} / **{runs_by_ttl[t][i]['p95_ms']}**" for t in ttls]
+        marks = "/".join("yes" if runs_by_ttl[t][i]["ok"] else "no" for t in ttls)
+        print(f"| {name} | " + " | ".join(cells) + f" | {marks} |")
     if args.json:
         print(
             json.dumps(
@@ -340,12 +352,45 @@ def main() -> None:
                     "decisions": args.decisions,
                     "clients": args.clients,
                     "workers": args.workers,
-                    "startup_s": round(startup, 2),
+                    "cpu_count": os.cpu_count(),
+                    "load_average_before": [round(x, 2) for x in load_before],
+                    "load_average_after": [round(x, 2) for x in load_after],
                     "fill_seconds": ids["fill_seconds"],
-                    "endpoints": rows,
+                    "runs": [
+                        {"cache_seconds": t, "startup_s": round(startups[t], 2),
+                         "endpoints": runs_by_ttl[t]}
+                        for t in ttls
+                    ],
                 }
             )
-        )
+        )  # fmt: skip
+
+
+def measure(
+    home: Path, args: argparse.Namespace, cache_seconds: float, urls_by_name: dict[str, list[str]]
+) -> tuple[list[dict[str, Any]], float]:
+    """Start the server with the micro-cache set to ``cache_seconds`` and load each row."""
+    port = free_port()
+    proc, startup = start(home, port, args.workers, cache_seconds)
+    rows = []
+    try:
+        for name, urls in urls_by_name.items():
+            load(port, urls[:2], 2, 4)  # warm up (caches, connections)
+            lat = load(port, urls, args.clients, args.requests)
+            p50, p95, p99 = np.percentile(lat, [50, 95, 99])
+            rows.append(
+                {"endpoint": name, "requests": len(lat), "p50_ms": round(float(p50), 1),
+                 "p95_ms": round(float(p95), 1), "p99_ms": round(float(p99), 1),
+                 "ok": bool(p95 <= GOAL_MS)}
+            )  # fmt: skip
+            print(
+                f"{name:38s} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  p99 {p99:7.1f} ms",
+                flush=True,
+            )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return rows, startup
 
 
 if __name__ == "__main__":
