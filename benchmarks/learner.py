@@ -63,8 +63,8 @@ class Curve:
 
 
 def our_config(episode_steps: int, seed: int, **kw) -> LearnerConfig:
+    kw.setdefault("hidden", HIDDEN)
     return LearnerConfig(
-        hidden=HIDDEN,
         batch_size=BATCH,
         gamma=GAMMA,
         episode_steps=episode_steps,
