@@ -238,14 +238,6 @@ def list_tasks(
     return list(session.scalars(query.order_by(Task.id.desc()).limit(limit)))
 
 
-def get_task(session: Session, *, task_id: int) -> Task:
-    """Task ``task_id``; ``LookupError`` if there is none."""
-    task = session.get(Task, task_id)
-    if task is None:
-        raise LookupError(f"no task with id {task_id}")
-    return task
-
-
 def decomposition_steps(
     session: Session, *, task_ids: Sequence[int]
 ) -> dict[int, list[DecompositionStep]]:

@@ -36,7 +36,7 @@ def _check_steerable(session: Session, experiment_id: int) -> None:
 
 def review_task(session: Session, *, task_id: int, approve: bool, reason: str) -> CommandPublic:
     """Queue the approval or rejection of a waiting proposal, with the person's reason."""
-    task = history.get_task(session, task_id=task_id)
+    task = runs.get_task(session, task_id=task_id)
     if task.status != TaskStatus.PROPOSED.value:
         raise Conflict(f"task {task_id} is {task.status} already; only proposed tasks wait")
     if task.experiment_id is not None:
