@@ -93,6 +93,14 @@ def analyze(ctx: Context, state: LoopState) -> Update:
     with ctx.db.reader() as s:
         ids = [k.id for k in training_skills(s, experiment_id=ctx.experiment_id)]
         progress = skill_progress(s, skill_ids=ids, experiment_id=ctx.experiment_id)
+        goal = (
+            skills.find_skill(s, spec=ctx.goal, scene=ctx.layout.object_names)
+            if ctx.goal is not None
+            else None
+        )
+    # The goal's own skill is never failed as stalled: a goal-directed run gives up on its
+    # goal only when a budget is spent (DESIGN.md, "The loop").
+    goal_id = goal.id if goal is not None else None
     progress = [p for p in progress if p.points]  # judged once measured
     if not progress:
         return {}
@@ -121,7 +129,11 @@ def analyze(ctx: Context, state: LoopState) -> Update:
                 log.info(
                     "skill %d: planner says learned, numbers disagree: %s", p.skill_id, numbers
                 )
-            elif j.verdict == "stalled" and state.env_steps - since >= ctx.settings.patience_steps:
+            elif (
+                j.verdict == "stalled"
+                and state.env_steps - since >= ctx.settings.patience_steps
+                and p.skill_id != goal_id
+            ):
                 skills.set_status(
                     s, skill_id=p.skill_id, status="failed", decided_by="planner",
                     reason=f"planner: stalled: {j.reason}; {numbers} after "

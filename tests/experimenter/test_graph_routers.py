@@ -84,3 +84,27 @@ def test_seed_library_is_idempotent(sqlite_db: Database, tmp_path: Path) -> None
 def test_split_steps_sums_to_the_total() -> None:
     assert sum(split_steps(10, [1, 1, 1])) == 10 and split_steps(10, [3, 1]) == [8, 2]
     assert split_steps(0, [1, 2]) == [0, 0]
+
+
+def test_a_stalled_skill_is_failed_but_never_the_goal(db: Database, tmp_path: Path) -> None:
+    from experimenter.graph.nodes import analyze
+
+    goal = "reach the red block"
+    ctx = context(db, tmp_path, goal=goal, patience_steps=0)
+    other_spec = {"stages": [{"all": [{"pred": "reach", "args": ["blue"]}]}]}
+    with db.session() as s:
+        ids = []
+        for spec in (REACH, other_spec):
+            k = skills.add_skill(s, spec=spec, experiment_id=ctx.experiment_id)
+            skills.set_status(s, skill_id=k.id, status="training", decided_by="planner", reason="t")
+            for step in (1000, 2000, 3000, 4000):  # flat at 0 %: the planner calls it stalled
+                skills.record_evaluation(
+                    s, skill_id=k.id, episodes=10, successes=0, env_steps=step,
+                    experiment_id=ctx.experiment_id,
+                )  # fmt: skip
+            ids.append(k.id)
+    analyze(ctx, LoopState(env_steps=4000))
+    with db.reader() as s:
+        goal_skill, other = (skills.get_skill(s, skill_id=i) for i in ids)
+    assert other.status == "failed"
+    assert goal_skill.status == "training"  # the goal stays until a budget ends the run
