@@ -261,7 +261,7 @@ def multitask(out: Path, seed: int, budget: int, arm: str) -> dict[str, object]:
     steps, every = 50, 2_000
     res: dict[str, object] = {}
     rows = []
-    for conditioning in ("concat", "film"):
+    for conditioning in ("concat", "film", "objects"):
         if arm not in ("all", f"together_{conditioning}"):
             continue
         together = our_curve(
@@ -378,7 +378,7 @@ def main() -> None:
     p.add_argument(
         "--arm",
         default="all",
-        choices=["all", "together_concat", "together_film", "separately"],
+        choices=["all", "together_concat", "together_film", "together_objects", "separately"],
         help="--part multitask: run one arm only (several processes in parallel)",
     )
     p.add_argument(

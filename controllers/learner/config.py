@@ -18,6 +18,10 @@ class LearnerConfig:
     """Transitions per gradient update."""
     gamma: float = 0.95
     """Discount factor (episodes are ~50-150 control steps at 20 Hz)."""
+    n_step: int = 1
+    """Steps of relabelled reward summed before bootstrapping (1 = the one-step SAC target;
+    more propagates reward faster along the stored episodes, uncorrected for off-policy
+    data as in Rainbow and D4PG)."""
     tau: float = 0.005
     """Polyak factor of the target critics."""
     actor_lr: float = 3e-4
@@ -33,9 +37,13 @@ class LearnerConfig:
     bc_weight: float = 0.0
     """Weight of the behaviour-cloning term on skill-chain transitions that make progress on
     the sampled task (0 = pure RL)."""
-    conditioning: Literal["concat", "film"] = "concat"
-    """How the instruction embedding enters the networks: concatenated to the input, or
-    concatenated and also modulating every hidden layer (FiLM)."""
+    conditioning: Literal["concat", "film", "objects"] = "concat"
+    """How the instruction embedding enters the networks: concatenated to the input;
+    concatenated and also modulating every hidden layer (FiLM); or concatenated with the
+    observation slots of the objects the instruction names, picked by attention over the
+    objects' names (``objects``)."""
+    object_heads: int = 2
+    """Attention heads of ``objects`` conditioning (objects an instruction can pick out)."""
     text_dim: int = 64
     """Width of the instruction encoder (token embeddings and its output)."""
     text_buckets: int = 4096
@@ -71,12 +79,18 @@ class LearnerConfig:
             problems.append(f"n_critics must be >= 1, got {self.n_critics}")
         if not 0.0 < self.gamma < 1.0:
             problems.append(f"gamma must be in (0, 1), got {self.gamma}")
+        if self.n_step < 1:
+            problems.append(f"n_step must be >= 1, got {self.n_step}")
         if not 0.0 < self.tau <= 1.0:
             problems.append(f"tau must be in (0, 1], got {self.tau}")
         if self.bc_weight < 0:
             problems.append(f"bc_weight must be >= 0, got {self.bc_weight}")
-        if self.conditioning not in ("concat", "film"):
-            problems.append(f"conditioning must be 'concat' or 'film', got {self.conditioning!r}")
+        if self.conditioning not in ("concat", "film", "objects"):
+            problems.append(
+                f"conditioning must be 'concat', 'film' or 'objects', got {self.conditioning!r}"
+            )
+        if self.object_heads < 1:
+            problems.append(f"object_heads must be >= 1, got {self.object_heads}")
         if self.batch_size < 1 or self.buffer_capacity < self.batch_size:
             problems.append(
                 f"need 1 <= batch_size <= buffer_capacity, got {self.batch_size}, "

@@ -102,7 +102,9 @@ class Learner:
         self.replay = ReplayBuffer(
             self.cfg.buffer_capacity, self.layout.dim, ACTION_DIM, self.cfg.buffer_chunk
         )
-        self.agent = SAC(self.layout.dim, ACTION_DIM, self.cfg, self.device).to(self.device)
+        self.agent = SAC(
+            self.layout.dim, ACTION_DIM, self.cfg, self.device, self.layout.object_names
+        ).to(self.device)
         self.env_steps = 0
         self.updates = 0
         self._tokens = torch.zeros((0, 1), dtype=torch.int64)
@@ -210,7 +212,7 @@ class Learner:
                 next_obs, _, _, _, info = venv.step(action)
                 last = t == horizon - 1
                 stored_next = info["final_obs"] if last else next_obs
-                self.replay.add(obs, action, stored_next, np.full(n, last), source)
+                self.replay.add(obs, action, stored_next, np.full(n, last), source, stride=n)
                 self.normalizer.update(obs)
                 obs = next_obs
                 if last:
@@ -252,9 +254,22 @@ class Learner:
         task_ids = self.tasks.sample(size, self.rng)
         bc = self.cfg.bc_weight > 0
         reward, _, before = self.tasks.relabel(next_obs, task_ids, obs if bc else None)
+        first_reward = reward
+        gamma = np.float32(self.cfg.gamma)
+        discount = np.full(size, gamma, dtype=np.float32)
+        if self.cfg.n_step > 1:
+            # Sum the relabelled rewards along each episode; bootstrap where it stops.
+            rows, alive = self.replay.successors(idx, self.cfg.n_step)
+            reward = reward.copy()
+            for j in range(1, self.cfg.n_step):
+                live = np.flatnonzero(alive[j])
+                r_j, _, _ = self.tasks.relabel(self.replay.next_obs[rows[j, live]], task_ids[live])
+                reward[live] += discount[live] * r_j
+                discount[live] *= gamma
+            next_obs = self.replay.next_obs[rows[-1]]
         if bc and before is not None:
             # Imitate a chain's action only where it made progress on the sampled task.
-            mask = (source == Source.CHAIN) & (reward > before)
+            mask = (source == Source.CHAIN) & (first_reward > before)
         else:
             mask = np.zeros(size, dtype=bool)
         # Encode only the tasks present; the batch indexes rows of this small table.
@@ -265,6 +280,7 @@ class Learner:
             torch.from_numpy(action).to(dev),
             torch.from_numpy(next_obs).to(dev),
             torch.from_numpy(reward).to(dev),
+            torch.from_numpy(discount).to(dev),
             torch.from_numpy(rows.astype(np.int64)).to(dev),
             torch.from_numpy(mask.astype(np.float32)).to(dev),
         )

@@ -7,7 +7,9 @@ a fraction of the Python and kernel-launch overhead.
 Conditioning (``LearnerConfig.conditioning``):
 - ``concat``: the embedding is concatenated to the network input;
 - ``film``: concatenated, and every hidden layer is also scaled and shifted by
-  ``(1 + gamma(e), beta(e))`` computed from the embedding (FiLM, Perez et al. 2018).
+  ``(1 + gamma(e), beta(e))`` computed from the embedding (FiLM, Perez et al. 2018);
+- ``objects``: concatenated, and the input also carries the observation slots of the
+  objects the instruction names, picked by attention (``ObjectSelect``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ class EnsembleLinear(nn.Module):
 
     def forward(self, x: torch.Tensor, frozen: bool = False) -> torch.Tensor:
         w, b = (self.weight.detach(), self.bias.detach()) if frozen else (self.weight, self.bias)
+        if w.shape[-1] == 1:
+            # A critic's scalar head: a batched matrix-vector product is ~5x slower on CPU
+            # than this multiply-and-sum (measured at 256 wide: 142 vs 29 us).
+            return (x * w.transpose(1, 2)).sum(-1, keepdim=True) + b
         return torch.baddbmm(b, x, w)
 
 
@@ -83,6 +89,38 @@ class EnsembleMLP(nn.Module):
                 h = h * (1.0 + gamma) + beta
             h = F.relu(h)
         return self.head(h, frozen)
+
+
+class ObjectSelect(nn.Module):
+    """Instruction-selected object slots (``conditioning="objects"``).
+
+    Each of ``heads`` attention heads turns the instruction embedding into a query and scores
+    every object by its *name's* embedding (the same encoder reads "red" in an instruction
+    and the name of the red block), so ``(T, e)`` instructions and ``(K, e)`` object names
+    give weights ``(T, heads, K)``. A batch row then carries, besides the flat observation,
+    the weighted sum of the objects' observation slots under each head: "reach the red
+    block" can read the red block's relative position directly instead of learning to pick
+    it out of every object's features. Weights depend on the instruction only, so they are
+    computed once per task, not per sample.
+    """
+
+    def __init__(self, emb_dim: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.query = nn.Linear(emb_dim, heads * emb_dim)
+        self.key = nn.Linear(emb_dim, emb_dim)
+
+    def weights(self, task_emb: torch.Tensor, object_emb: torch.Tensor) -> torch.Tensor:
+        """``(T, e)``, ``(K, e)`` -> ``(T, heads, K)``, each row summing to one."""
+        t, e = task_emb.shape
+        q = self.query(task_emb).view(t, self.heads, e)
+        k = self.key(object_emb)
+        return torch.softmax(q @ k.T / math.sqrt(e), dim=-1)
+
+    @staticmethod
+    def select(slots: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """Object slots ``(B, K, d)`` under weights ``(B, heads, K)`` -> ``(B, heads * d)``."""
+        return torch.bmm(w, slots).flatten(1)
 
 
 class Critic(nn.Module):

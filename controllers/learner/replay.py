@@ -1,8 +1,10 @@
 """Task-agnostic replay: every transition is stored once and relabelled for any task later.
 
-Per transition: observation, action, next observation, a time-limit flag and where the
-data came from. No reward is stored: rewards are recomputed from the next observation by
-the compiled task spec when a batch is sampled (``controllers.learner.tasks``).
+Per transition: observation, action, next observation, a time-limit flag, where the
+data came from and the stride to the episode's next transition (the batch width it was
+added with; 0 after the episode's last step), which n-step returns follow. No reward is
+stored: rewards are recomputed from the next observation by the compiled task spec when a
+batch is sampled (``controllers.learner.tasks``).
 
 Saved as fixed-size chunk files (``chunk_000012.npz``) plus a small ``meta.json``; each is
 written to a temporary file, fsynced and renamed, and only chunks that changed since the
@@ -50,6 +52,7 @@ class ReplayBuffer:
         self.action = np.zeros((capacity, act_dim), dtype=np.float32)
         self.timeout = np.zeros(capacity, dtype=bool)
         self.source = np.zeros(capacity, dtype=np.uint8)
+        self.stride = np.zeros(capacity, dtype=np.uint16)
         self.size = 0
         self.pos = 0
         self.added = 0  # total ever added (also the version for incremental saves)
@@ -62,6 +65,7 @@ class ReplayBuffer:
             + self.action.itemsize * self.act_dim
             + self.timeout.itemsize
             + self.source.itemsize
+            + self.stride.itemsize
         )
 
     def __len__(self) -> int:
@@ -74,8 +78,14 @@ class ReplayBuffer:
         next_obs: np.ndarray,
         timeout: np.ndarray,
         source: Source | np.ndarray,
+        stride: int | np.ndarray = 0,
     ) -> None:
-        """Append a batch of ``n`` transitions (arrays with a leading ``n`` axis)."""
+        """Append a batch of ``n`` transitions (arrays with a leading ``n`` axis).
+
+        ``stride``: how many transitions after this one its episode continues (``n`` when
+        the batch is one step of ``n`` arenas and the next step is added next); 0 (no
+        successor) where ``timeout`` is set or unknown.
+        """
         obs = np.asarray(obs, dtype=np.float32)
         n = len(obs)
         if obs.shape != (n, self.obs_dim) or np.shape(next_obs) != (n, self.obs_dim):
@@ -95,6 +105,7 @@ class ReplayBuffer:
         self.action[idx] = action
         self.timeout[idx] = timeout
         self.source[idx] = source
+        self.stride[idx] = np.where(np.asarray(timeout, dtype=bool), 0, stride)
         self._dirty.update(np.unique(idx // self.chunk).tolist())
         self.pos = int((self.pos + n) % self.capacity)
         self.size = min(self.size + n, self.capacity)
@@ -104,6 +115,23 @@ class ReplayBuffer:
         if self.size == 0:
             raise ValueError("the replay buffer is empty; collect data before updating")
         return rng.integers(0, self.size, size=n)
+
+    def successors(self, idx: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Follow each transition ``idx`` up to ``n - 1`` steps along its episode.
+
+        Returns ``(rows, alive)``, both ``(n, len(idx))``: ``rows[j]`` is the transition
+        ``j`` steps after ``idx`` (repeated once the episode has ended) and ``alive[j]``
+        whether that step exists. A successor is always newer than its predecessor, so it
+        has not been overwritten while the predecessor is still stored.
+        """
+        rows = np.empty((n, len(idx)), dtype=np.int64)
+        alive = np.ones((n, len(idx)), dtype=bool)
+        rows[0] = idx
+        for j in range(1, n):
+            step = self.stride[rows[j - 1]].astype(np.int64) * alive[j - 1]
+            alive[j] = step > 0
+            rows[j] = (rows[j - 1] + step) % self.capacity
+        return rows, alive
 
     def mark_changed_since(self, added: int) -> None:
         """Mark for the next ``save`` every chunk written since ``added`` transitions had been
@@ -136,6 +164,7 @@ class ReplayBuffer:
                     action=self.action[s],
                     timeout=self.timeout[s],
                     source=self.source[s],
+                    stride=self.stride[s],
                 )
 
             _atomic_write(d / f"chunk_{c:06d}.npz", write)
@@ -165,7 +194,8 @@ class ReplayBuffer:
             with np.load(path) as z:
                 start = c * buf.chunk
                 end = start + len(z["obs"])
-                for name in ("obs", "next_obs", "action", "timeout", "source"):
-                    getattr(buf, name)[start:end] = z[name]
+                for name in ("obs", "next_obs", "action", "timeout", "source", "stride"):
+                    if name in z:  # replays saved before strides existed: one-step only
+                        getattr(buf, name)[start:end] = z[name]
         buf.size, buf.pos, buf.added = meta["size"], meta["pos"], meta["added"]
         return buf

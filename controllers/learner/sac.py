@@ -9,15 +9,17 @@ same gradients as three separate passes at a fraction of the overhead.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
+from controllers.layout import GRIPPER_DIM, OBJECT_DIM
 from controllers.learner.config import LearnerConfig
-from controllers.learner.networks import Actor, Critic
-from controllers.learner.text import InstructionEncoder
+from controllers.learner.networks import Actor, Critic, ObjectSelect
+from controllers.learner.text import InstructionEncoder, tokenize
 
 
 class Batch(NamedTuple):
@@ -25,8 +27,9 @@ class Batch(NamedTuple):
 
     obs: torch.Tensor  # (B, obs_dim) raw observations
     action: torch.Tensor  # (B, act_dim)
-    next_obs: torch.Tensor  # (B, obs_dim)
-    reward: torch.Tensor  # (B,) relabelled for the paired task
+    next_obs: torch.Tensor  # (B, obs_dim) the observation bootstrapped from
+    reward: torch.Tensor  # (B,) relabelled for the paired task (discounted n-step sum)
+    discount: torch.Tensor  # (B,) gamma ** (steps summed in reward)
     task: torch.Tensor  # (B,) int64 row of the token table
     bc_mask: torch.Tensor  # (B,) 1.0 where behaviour cloning applies
 
@@ -35,7 +38,12 @@ class SAC(nn.Module):
     """Networks, target critics, temperature and their optimiser."""
 
     def __init__(
-        self, obs_dim: int, act_dim: int, cfg: LearnerConfig, device: torch.device
+        self,
+        obs_dim: int,
+        act_dim: int,
+        cfg: LearnerConfig,
+        device: torch.device,
+        object_names: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.cfg = cfg
@@ -44,8 +52,21 @@ class SAC(nn.Module):
         self.gen.manual_seed(cfg.seed)
         film = cfg.conditioning == "film"
         self.encoder = InstructionEncoder(cfg.text_buckets, cfg.text_dim, cfg.max_tokens)
-        self.actor = Actor(obs_dim, act_dim, cfg.text_dim, cfg.hidden, film)
-        self.critic = Critic(obs_dim, act_dim, cfg.text_dim, cfg.hidden, cfg.n_critics, film)
+        self.objects: ObjectSelect | None = None
+        self.object_tokens: torch.Tensor
+        self.register_buffer(
+            "object_tokens",
+            tokenize(list(object_names) or [""], cfg.text_buckets, cfg.max_tokens),
+            persistent=False,
+        )
+        in_dim = obs_dim
+        if cfg.conditioning == "objects":
+            if not object_names:
+                raise ValueError("conditioning='objects' needs the scene's object names")
+            self.objects = ObjectSelect(cfg.text_dim, cfg.object_heads)
+            in_dim += cfg.object_heads * OBJECT_DIM
+        self.actor = Actor(in_dim, act_dim, cfg.text_dim, cfg.hidden, film)
+        self.critic = Critic(in_dim, act_dim, cfg.text_dim, cfg.hidden, cfg.n_critics, film)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.log_alpha = nn.Parameter(torch.tensor(float(cfg.init_alpha)).log())
         self.target_entropy = (
@@ -79,27 +100,49 @@ class SAC(nn.Module):
         clip = self.cfg.obs_clip
         return ((obs - self.obs_mean) / self.obs_std).clamp(-clip, clip)
 
+    def _selection(self, task_emb: torch.Tensor) -> torch.Tensor | None:
+        """Per task, the attention weights over objects (``objects`` conditioning only)."""
+        if self.objects is None:
+            return None
+        return self.objects.weights(task_emb, self.encoder(self.object_tokens))
+
+    def _inputs(self, obs: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+        """Normalised observations, plus the selected object slots when conditioning on them."""
+        if w is None:
+            return obs
+        slots = obs[:, GRIPPER_DIM:].reshape(obs.shape[0], -1, OBJECT_DIM)
+        return torch.cat([obs, ObjectSelect.select(slots, w)], dim=-1)
+
     @torch.no_grad()
     def act(self, obs: torch.Tensor, tokens: torch.Tensor, deterministic: bool) -> torch.Tensor:
         """Actions for observations ``(B, D)`` under instructions ``tokens (B, L)``."""
-        return self.actor.act(self.normalize(obs), self.encoder(tokens), deterministic, self.gen)
+        emb = self.encoder(tokens)
+        x = self._inputs(self.normalize(obs), self._selection(emb))
+        return self.actor.act(x, emb, deterministic, self.gen)
 
     def update(self, b: Batch, tokens: torch.Tensor) -> dict[str, torch.Tensor]:
         """One gradient step. ``tokens`` are the instructions of the tasks ``b.task`` indexes."""
-        emb = self.encoder(tokens)[b.task]
-        obs, next_obs = self.normalize(b.obs), self.normalize(b.next_obs)
+        task_emb = self.encoder(tokens)
+        emb = task_emb[b.task]
+        sel = self._selection(task_emb)
+        w = None if sel is None else sel[b.task]
+        w_frozen = None if w is None else w.detach()
+        obs_n, next_obs_n = self.normalize(b.obs), self.normalize(b.next_obs)
+        # The critics train the encoder and the object selection; the actor reads both frozen.
+        obs, obs_actor = self._inputs(obs_n, w), self._inputs(obs_n, w_frozen)
+        next_obs = self._inputs(next_obs_n, w_frozen)
         alpha = self.log_alpha.exp().detach()
         e = emb.detach()
         with torch.no_grad():
             next_a, next_logp, _ = self.actor.sample(next_obs, e, self.gen)
             target_q = self.critic_target(next_obs, next_a, e).min(0).values
             # Relabelled tasks never end an episode: always bootstrap (time limits included).
-            y = b.reward + self.cfg.gamma * (target_q - alpha * next_logp)
+            y = b.reward + b.discount * (target_q - alpha * next_logp)
         q = self.critic(obs, b.action, emb)
         critic_loss = 0.5 * ((q - y) ** 2).mean(1).sum()
 
-        a, logp, det = self.actor.sample(obs, e, self.gen)
-        q_pi = self.critic(obs, a, e, frozen=True).min(0).values
+        a, logp, det = self.actor.sample(obs_actor, e, self.gen)
+        q_pi = self.critic(obs_actor, a, e, frozen=True).min(0).values
         actor_loss = (alpha * logp - q_pi).mean()
         bc_loss = torch.zeros((), device=obs.device)
         if self.cfg.bc_weight > 0:

@@ -45,8 +45,29 @@ def test_relabelled_reward_equals_the_spec_reward_on_the_same_observations():
         np.testing.assert_allclose(batch.reward.numpy()[rows == row], expected, rtol=1e-6)
 
 
-def test_save_load_gives_identical_actions_and_identical_next_update(tmp_path):
-    a = small_learner()
+def test_n_step_targets_sum_the_relabelled_rewards_along_each_episode():
+    learner = small_learner(n_step=3, gamma=0.9)
+    reach = learner.add_task("reach the red block")
+    learner.set_weights({reach: 1.0})
+    learner.collect(20)  # one round: 2 arenas x 10 steps, stored step by step
+    n, horizon = 2, 10
+    batch, _ = learner._sample(64)
+    compiled = learner.tasks.tasks[reach].compiled
+    stored_obs, stored_next = learner.replay.obs[:20], learner.replay.next_obs[:20]
+    for row in range(64):
+        idx = int(np.flatnonzero((stored_obs == batch.obs[row].numpy()).all(1))[0])
+        t, arena = divmod(idx, n)
+        steps = min(3, horizon - t)  # the episode's last step ends the sum (a time limit)
+        later = [(t + j) * n + arena for j in range(steps)]
+        expected = sum(0.9**j * float(compiled.reward(stored_next[k])) for j, k in enumerate(later))
+        assert batch.reward[row].item() == pytest.approx(expected, rel=1e-5)
+        assert batch.discount[row].item() == pytest.approx(0.9**steps)
+        np.testing.assert_array_equal(batch.next_obs[row].numpy(), stored_next[later[-1]])
+
+
+@pytest.mark.parametrize("conditioning", ["concat", "film", "objects"])
+def test_save_load_gives_identical_actions_and_identical_next_update(tmp_path, conditioning):
+    a = small_learner(conditioning=conditioning)
     t = a.add_task("lift the red block")
     a.set_weights({t: 1.0})
     a.collect(40)
@@ -93,12 +114,15 @@ def test_replay_fits_a_million_transitions_in_a_gibibyte_and_round_trips(tmp_pat
     rng = np.random.default_rng(0)
     for _ in range(3):  # 150 transitions into 100 slots: the ring wraps
         obs = rng.standard_normal((50, 52)).astype(np.float32)
-        buf.add(obs, rng.uniform(-1, 1, (50, 4)), obs + 1, np.zeros(50, bool), Source.CHAIN)
+        timeout = np.arange(50) >= 45  # the last of five steps of ten arenas
+        buf.add(obs, rng.uniform(-1, 1, (50, 4)), obs + 1, timeout, Source.CHAIN, stride=10)
         buf.save(tmp_path / "replay")
     loaded = ReplayBuffer.load(tmp_path / "replay")
     assert (len(loaded), loaded.pos, loaded.added) == (100, 50, 150)
     np.testing.assert_array_equal(loaded.obs, buf.obs)
     np.testing.assert_array_equal(loaded.next_obs, buf.next_obs)
+    np.testing.assert_array_equal(loaded.stride, buf.stride)
+    assert set(loaded.stride[:45].tolist()) == {10} and set(loaded.stride[45:50].tolist()) == {0}
     assert not list((tmp_path / "replay").glob("*.tmp"))
     with pytest.raises(ValueError, match="NaN"):
         bad = np.full((1, 52), np.nan, dtype=np.float32)
