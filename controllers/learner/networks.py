@@ -151,7 +151,7 @@ class Actor(nn.Module):
     def distribution(
         self, obs: torch.Tensor, emb: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        out = self.net(torch.cat([obs, emb], dim=-1), emb)[0]
+        out = self.net(torch.cat([obs, emb], dim=-1), emb)[0].float()  # bf16 under autocast
         mean, log_std = out.chunk(2, dim=-1)
         return mean, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
 

@@ -116,12 +116,35 @@ class SAC(nn.Module):
     @torch.no_grad()
     def act(self, obs: torch.Tensor, tokens: torch.Tensor, deterministic: bool) -> torch.Tensor:
         """Actions for observations ``(B, D)`` under instructions ``tokens (B, L)``."""
-        emb = self.encoder(tokens)
-        x = self._inputs(self.normalize(obs), self._selection(emb))
-        return self.actor.act(x, emb, deterministic, self.gen)
+        with self._autocast():
+            emb = self.encoder(tokens)
+            x = self._inputs(self.normalize(obs), self._selection(emb))
+            return self.actor.act(x, emb, deterministic, self.gen)
+
+    def _autocast(self) -> torch.autocast:
+        """Matrix products in bfloat16 when ``precision="bfloat16"`` (weights, optimiser
+        state, losses and the critics' scalar heads stay float32)."""
+        return torch.autocast(
+            self.obs_mean.device.type,
+            dtype=torch.bfloat16,
+            enabled=self.cfg.precision == "bfloat16",
+        )
 
     def update(self, b: Batch, tokens: torch.Tensor) -> dict[str, torch.Tensor]:
         """One gradient step. ``tokens`` are the instructions of the tasks ``b.task`` indexes."""
+        with self._autocast():
+            losses, metrics = self._losses(b, tokens)
+        self.optimizer.zero_grad(set_to_none=True)
+        losses.backward()
+        self.optimizer.step()
+        with torch.no_grad():
+            torch._foreach_lerp_(self._target, self._online, self.cfg.tau)
+        return metrics
+
+    def _losses(
+        self, b: Batch, tokens: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The summed critic, actor and temperature losses, and the metrics to report."""
         task_emb = self.encoder(tokens)
         emb = task_emb[b.task]
         sel = self._selection(task_emb)
@@ -152,12 +175,7 @@ class SAC(nn.Module):
             actor_loss = actor_loss + self.cfg.bc_weight * bc_loss
         alpha_loss = -(self.log_alpha * (logp.detach() + self.target_entropy)).mean()
 
-        self.optimizer.zero_grad(set_to_none=True)
-        (critic_loss + actor_loss + alpha_loss).backward()
-        self.optimizer.step()
-        with torch.no_grad():
-            torch._foreach_lerp_(self._target, self._online, self.cfg.tau)
-        return {
+        return critic_loss + actor_loss + alpha_loss, {
             "critic_loss": critic_loss.detach(),
             "actor_loss": actor_loss.detach(),
             "bc_loss": bc_loss.detach(),

@@ -65,9 +65,18 @@ def test_n_step_targets_sum_the_relabelled_rewards_along_each_episode():
         np.testing.assert_array_equal(batch.next_obs[row].numpy(), stored_next[later[-1]])
 
 
-@pytest.mark.parametrize("conditioning", ["concat", "film", "objects"])
-def test_save_load_gives_identical_actions_and_identical_next_update(tmp_path, conditioning):
-    a = small_learner(conditioning=conditioning)
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"conditioning": "concat"},
+        {"conditioning": "film"},
+        {"conditioning": "objects"},
+        {"conditioning": "objects", "precision": "bfloat16", "n_step": 3},
+    ],
+    ids=["concat", "film", "objects", "objects-bf16-3step"],
+)
+def test_save_load_gives_identical_actions_and_identical_next_update(tmp_path, options):
+    a = small_learner(**options)
     t = a.add_task("lift the red block")
     a.set_weights({t: 1.0})
     a.collect(40)
