@@ -392,6 +392,23 @@ def stack_chain(layout: ObsLayout, top: str = "red", bottom: str = "blue") -> li
     ]
 
 
+HOLD_GAIN = 0.5 / (MAX_SPEED * 25 * TIMESTEP)
+"""Gain of ``hold``'s position servo (closes half the error per default control step)."""
+
+
+def hold(obs: np.ndarray, grip: float | None = None, at: np.ndarray | None = None) -> np.ndarray:
+    """Stay still: servo the gripper back to ``at`` (a zero velocity command alone sags
+    under a held block's weight), and repeat ``grip``, the last gripper command, so that a
+    held object stays squeezed (commanding the current opening would relax the grasp).
+    Without ``grip`` the gripper keeps its current opening; without ``at``, no servo."""
+    if grip is None:
+        grip = 1.0 - 2.0 * float(ObsLayout.gripper_opening(obs)) / MAX_OPENING
+    if at is None:
+        return np.array([0.0, 0.0, 0.0, grip])
+    pos = np.asarray(ObsLayout.gripper_pos(obs), dtype=np.float64)
+    return _move(pos, at, grip, HOLD_GAIN)
+
+
 class Chain:
     """Runs primitives in order on one arena copy; each ends on success or its timeout.
 
@@ -406,6 +423,8 @@ class Chain:
         self.index = 0
         self.failed: str | None = None
         self._started = False
+        self._grip: float | None = None
+        self._hold_at: np.ndarray | None = None
 
     @property
     def finished(self) -> bool:
@@ -416,7 +435,7 @@ class Chain:
         return None if self.finished else self.primitives[self.index]
 
     def act(self, obs: np.ndarray) -> np.ndarray:
-        """The next action; a finished chain holds still with the gripper as it is."""
+        """The next action; a finished chain holds still, its gripper as last commanded."""
         while not self.finished:
             p = self.primitives[self.index]
             if not self._started:
@@ -429,9 +448,12 @@ class Chain:
             if p.timed_out():
                 self.failed = p.name
                 break
-            return p.act(obs)
-        opening = float(ObsLayout.gripper_opening(obs))
-        return np.array([0.0, 0.0, 0.0, 1.0 - 2.0 * opening / MAX_OPENING])
+            action = p.act(obs)
+            self._grip = float(action[3])
+            return action
+        if self._hold_at is None:
+            self._hold_at = np.asarray(ObsLayout.gripper_pos(obs), dtype=np.float64)
+        return hold(obs, self._grip, self._hold_at)
 
 
 @dataclass

@@ -26,8 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from controllers.layout import ObsLayout
-from controllers.primitives import Primitive, make_primitive
-from controllers.scene import MAX_OPENING
+from controllers.primitives import Primitive, hold, make_primitive
 from controllers.tasks import CompiledTask, as_task, compile_task
 
 Policy = Callable[[np.ndarray, int], np.ndarray]
@@ -105,6 +104,7 @@ class ScriptedPart:
         self._plan = [self._make(n) for n in names]
         self.timeout = sum(p.timeout for p in self._plan)
         self._index, self._started, self._failed, self._steps = 0, False, False, 0
+        self._grip: float | None = None
 
     def succeeded(self, obs: np.ndarray) -> bool:
         return bool(self.task.success(obs[None])[0])
@@ -126,8 +126,10 @@ class ScriptedPart:
             if p.timed_out():
                 self._failed = True
                 break
-            return p.act(obs)
-        return hold(obs)
+            action = p.act(obs)
+            self._grip = float(action[3])
+            return action
+        return hold(obs, self._grip)
 
 
 @dataclass
@@ -155,12 +157,6 @@ class PolicyPart:
         return np.asarray(self.policy(obs, self.task_id), dtype=np.float64)
 
 
-def hold(obs: np.ndarray) -> np.ndarray:
-    """Stay still, keeping the gripper as it is."""
-    opening = float(ObsLayout.gripper_opening(obs))
-    return np.array([0.0, 0.0, 0.0, 1.0 - 2.0 * opening / MAX_OPENING])
-
-
 class SkillRun:
     """Parts in order on one arena copy (the interface of ``primitives.Chain``).
 
@@ -174,6 +170,8 @@ class SkillRun:
         self.index = 0
         self.failed: str | None = None
         self._started = False
+        self._grip: float | None = None
+        self._hold_at: np.ndarray | None = None
 
     @property
     def finished(self) -> bool:
@@ -192,8 +190,14 @@ class SkillRun:
             if part.gave_up():
                 self.failed = part.name
                 break
-            return part.act(obs)
-        return hold(obs)
+            action = part.act(obs)
+            self._grip = float(action[3])
+            return action
+        # A finished run stays where it is with its last gripper command: a lifted block
+        # stays in the hand.
+        if self._hold_at is None:
+            self._hold_at = np.asarray(ObsLayout.gripper_pos(obs), dtype=np.float64)
+        return hold(obs, self._grip, self._hold_at)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from controllers.primitives import (
     run_chain,
     stack_chain,
 )
-from controllers.tasks import compile_task
+from controllers.tasks import as_task, compile_task
 
 DESIGN_STACK = {
     "stages": [
@@ -53,6 +53,18 @@ def test_each_primitive_reaches_its_own_spec():
             obs = env.step(prim.act(obs))[0]
         assert prim.done(obs), prim.name
         assert compile_task(prim.spec(), env.layout).success(obs), prim.name
+
+
+def test_a_finished_chain_keeps_a_lifted_block_in_the_hand():
+    """After its last primitive a chain holds still without relaxing the grasp."""
+    env = BlocksEnv(task="lift the red block", max_episode_steps=100)
+    obs, _ = env.reset(seed=3)
+    chain = Chain(stack_chain(env.layout)[:3])  # reach, grasp, lift by 8 cm
+    lifted = compile_task(as_task("lift the red block by 7 cm", env.layout), env.layout)
+    for _ in range(100):
+        obs = env.step(chain.act(obs))[0]
+    assert chain.finished and chain.failed is None
+    assert lifted.success(obs), "the block fell once the chain had finished"
 
 
 @pytest.mark.parametrize("direction", ["left", "right", "front", "back"])
