@@ -39,11 +39,10 @@ class LearnerConfig:
     the sampled task (0 = pure RL)."""
     conditioning: Literal["concat", "film", "objects"] = "concat"
     """How the instruction embedding enters the networks: concatenated to the input;
-    concatenated and also modulating every hidden layer (FiLM); or concatenated with the
-    observation slots of the objects the instruction names, picked by attention over the
-    objects' names (``objects``)."""
+    concatenated and also modulating every hidden layer (FiLM); or concatenated, with the
+    observation slots of the objects the task names appended in order (``objects``)."""
     object_heads: int = 2
-    """Attention heads of ``objects`` conditioning (objects an instruction can pick out)."""
+    """Object slots appended by ``objects`` conditioning (the first objects a task names)."""
     text_dim: int = 64
     """Width of the instruction encoder (token embeddings and its output)."""
     text_buckets: int = 4096

@@ -30,7 +30,7 @@ from controllers.layout import SceneConfig
 from controllers.learner.config import LearnerConfig
 from controllers.learner.replay import ReplayBuffer, Source
 from controllers.learner.sac import SAC, Batch
-from controllers.learner.tasks import Normalizer, TaskSet
+from controllers.learner.tasks import Normalizer, TaskSet, object_slots
 from controllers.learner.text import tokenize
 from controllers.tasks import TaskSpec
 
@@ -102,12 +102,12 @@ class Learner:
         self.replay = ReplayBuffer(
             self.cfg.buffer_capacity, self.layout.dim, ACTION_DIM, self.cfg.buffer_chunk
         )
-        self.agent = SAC(
-            self.layout.dim, ACTION_DIM, self.cfg, self.device, self.layout.object_names
-        ).to(self.device)
+        self.agent = SAC(self.layout.dim, ACTION_DIM, self.cfg, self.device).to(self.device)
         self.env_steps = 0
         self.updates = 0
         self._tokens = torch.zeros((0, 1), dtype=torch.int64)
+        # Per task, the objects it names (one-hot rows; read by "objects" conditioning).
+        self._objects = torch.zeros((0, self.cfg.object_heads, len(self.layout.object_names)))
         self._venv: BlocksVecEnv | None = None
 
     # --- tasks --------------------------------------------------------------------------------
@@ -122,6 +122,10 @@ class Learner:
                 self.cfg.text_buckets,
                 self.cfg.max_tokens,
             ).to(self.device)
+            slots = [
+                object_slots(t.spec, self.layout, self.cfg.object_heads) for t in self.tasks.tasks
+            ]
+            self._objects = torch.from_numpy(np.stack(slots)).to(self.device)
         return tid
 
     def set_weights(self, weights: Mapping[int, float]) -> None:
@@ -143,8 +147,12 @@ class Learner:
                 f"observations must have shape (N, {self.layout.dim}), got {tuple(obs_t.shape)}"
             )
         self._sync_normalizer()
-        tokens = self._tokens[torch.as_tensor(task_ids, device=self.device)]
-        return self.agent.act(obs_t, tokens, deterministic).cpu().numpy()
+        rows = torch.as_tensor(task_ids, device=self.device)
+        return (
+            self.agent.act(obs_t, self._tokens[rows], self._objects[rows], deterministic)
+            .cpu()
+            .numpy()
+        )
 
     def _sync_normalizer(self) -> None:
         self.agent.set_normalizer(self.normalizer.mean, self.normalizer.std())
@@ -236,18 +244,18 @@ class Learner:
         done = 0
         while done < n:
             k = min(k_max, n - done)
-            batches, tokens = self._sample(k * bsz)
+            batches, tokens, objects = self._sample(k * bsz)
             for i in range(k):
                 sl = slice(i * bsz, (i + 1) * bsz)
                 b = Batch(*(x[sl] for x in batches))
-                metrics = self.agent.update(b, tokens)
+                metrics = self.agent.update(b, tokens, objects)
                 for key, v in metrics.items():
                     sums[key] = sums.get(key, 0.0) + v
             done += k
         self.updates += n
         return {k: float(v) / n for k, v in sums.items()}
 
-    def _sample(self, size: int) -> tuple[Batch, torch.Tensor]:
+    def _sample(self, size: int) -> tuple[Batch, torch.Tensor, torch.Tensor]:
         idx = self.replay.sample_indices(size, self.rng)
         obs, next_obs = self.replay.obs[idx], self.replay.next_obs[idx]
         action, source = self.replay.action[idx], self.replay.source[idx]
@@ -284,7 +292,8 @@ class Learner:
             torch.from_numpy(rows.astype(np.int64)).to(dev),
             torch.from_numpy(mask.astype(np.float32)).to(dev),
         )
-        return batch, self._tokens[torch.from_numpy(present).to(dev)]
+        rows_t = torch.from_numpy(present).to(dev)
+        return batch, self._tokens[rows_t], self._objects[rows_t]
 
     # --- evaluation ---------------------------------------------------------------------------
 

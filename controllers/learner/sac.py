@@ -9,7 +9,6 @@ same gradients as three separate passes at a fraction of the overhead.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -18,8 +17,8 @@ from torch import nn
 
 from controllers.layout import GRIPPER_DIM, OBJECT_DIM
 from controllers.learner.config import LearnerConfig
-from controllers.learner.networks import Actor, Critic, ObjectSelect
-from controllers.learner.text import InstructionEncoder, tokenize
+from controllers.learner.networks import Actor, Critic, select_objects
+from controllers.learner.text import InstructionEncoder
 
 
 class Batch(NamedTuple):
@@ -38,12 +37,7 @@ class SAC(nn.Module):
     """Networks, target critics, temperature and their optimiser."""
 
     def __init__(
-        self,
-        obs_dim: int,
-        act_dim: int,
-        cfg: LearnerConfig,
-        device: torch.device,
-        object_names: Sequence[str] = (),
+        self, obs_dim: int, act_dim: int, cfg: LearnerConfig, device: torch.device
     ) -> None:
         super().__init__()
         self.cfg = cfg
@@ -52,18 +46,8 @@ class SAC(nn.Module):
         self.gen.manual_seed(cfg.seed)
         film = cfg.conditioning == "film"
         self.encoder = InstructionEncoder(cfg.text_buckets, cfg.text_dim, cfg.max_tokens)
-        self.objects: ObjectSelect | None = None
-        self.object_tokens: torch.Tensor
-        self.register_buffer(
-            "object_tokens",
-            tokenize(list(object_names) or [""], cfg.text_buckets, cfg.max_tokens),
-            persistent=False,
-        )
         in_dim = obs_dim
         if cfg.conditioning == "objects":
-            if not object_names:
-                raise ValueError("conditioning='objects' needs the scene's object names")
-            self.objects = ObjectSelect(cfg.text_dim, cfg.object_heads)
             in_dim += cfg.object_heads * OBJECT_DIM
         self.actor = Actor(in_dim, act_dim, cfg.text_dim, cfg.hidden, film)
         self.critic = Critic(in_dim, act_dim, cfg.text_dim, cfg.hidden, cfg.n_critics, film)
@@ -100,25 +84,22 @@ class SAC(nn.Module):
         clip = self.cfg.obs_clip
         return ((obs - self.obs_mean) / self.obs_std).clamp(-clip, clip)
 
-    def _selection(self, task_emb: torch.Tensor) -> torch.Tensor | None:
-        """Per task, the attention weights over objects (``objects`` conditioning only)."""
-        if self.objects is None:
-            return None
-        return self.objects.weights(task_emb, self.encoder(self.object_tokens))
-
     def _inputs(self, obs: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
-        """Normalised observations, plus the selected object slots when conditioning on them."""
-        if w is None:
+        """Normalised observations, plus the named objects' slots when conditioning on them."""
+        if self.cfg.conditioning != "objects" or w is None:
             return obs
         slots = obs[:, GRIPPER_DIM:].reshape(obs.shape[0], -1, OBJECT_DIM)
-        return torch.cat([obs, ObjectSelect.select(slots, w)], dim=-1)
+        return torch.cat([obs, select_objects(slots, w)], dim=-1)
 
     @torch.no_grad()
-    def act(self, obs: torch.Tensor, tokens: torch.Tensor, deterministic: bool) -> torch.Tensor:
-        """Actions for observations ``(B, D)`` under instructions ``tokens (B, L)``."""
+    def act(
+        self, obs: torch.Tensor, tokens: torch.Tensor, objects: torch.Tensor, deterministic: bool
+    ) -> torch.Tensor:
+        """Actions for observations ``(B, D)`` under instructions ``tokens (B, L)`` naming
+        ``objects (B, H, K)`` (one-hot rows; see ``tasks.object_slots``)."""
         with self._autocast():
             emb = self.encoder(tokens)
-            x = self._inputs(self.normalize(obs), self._selection(emb))
+            x = self._inputs(self.normalize(obs), objects)
             return self.actor.act(x, emb, deterministic, self.gen)
 
     def _autocast(self) -> torch.autocast:
@@ -130,10 +111,12 @@ class SAC(nn.Module):
             enabled=self.cfg.precision == "bfloat16",
         )
 
-    def update(self, b: Batch, tokens: torch.Tensor) -> dict[str, torch.Tensor]:
-        """One gradient step. ``tokens`` are the instructions of the tasks ``b.task`` indexes."""
+    def update(
+        self, b: Batch, tokens: torch.Tensor, objects: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """One gradient step. ``tokens`` and ``objects`` describe the tasks ``b.task`` indexes."""
         with self._autocast():
-            losses, metrics = self._losses(b, tokens)
+            losses, metrics = self._losses(b, tokens, objects)
         self.optimizer.zero_grad(set_to_none=True)
         losses.backward()
         self.optimizer.step()
@@ -142,18 +125,13 @@ class SAC(nn.Module):
         return metrics
 
     def _losses(
-        self, b: Batch, tokens: torch.Tensor
+        self, b: Batch, tokens: torch.Tensor, objects: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The summed critic, actor and temperature losses, and the metrics to report."""
-        task_emb = self.encoder(tokens)
-        emb = task_emb[b.task]
-        sel = self._selection(task_emb)
-        w = None if sel is None else sel[b.task]
-        w_frozen = None if w is None else w.detach()
-        obs_n, next_obs_n = self.normalize(b.obs), self.normalize(b.next_obs)
-        # The critics train the encoder and the object selection; the actor reads both frozen.
-        obs, obs_actor = self._inputs(obs_n, w), self._inputs(obs_n, w_frozen)
-        next_obs = self._inputs(next_obs_n, w_frozen)
+        emb = self.encoder(tokens)[b.task]
+        w = objects[b.task]
+        obs = self._inputs(self.normalize(b.obs), w)
+        next_obs = self._inputs(self.normalize(b.next_obs), w)
         alpha = self.log_alpha.exp().detach()
         e = emb.detach()
         with torch.no_grad():
@@ -164,8 +142,8 @@ class SAC(nn.Module):
         q = self.critic(obs, b.action, emb)
         critic_loss = 0.5 * ((q - y) ** 2).mean(1).sum()
 
-        a, logp, det = self.actor.sample(obs_actor, e, self.gen)
-        q_pi = self.critic(obs_actor, a, e, frozen=True).min(0).values
+        a, logp, det = self.actor.sample(obs, e, self.gen)
+        q_pi = self.critic(obs, a, e, frozen=True).min(0).values
         actor_loss = (alpha * logp - q_pi).mean()
         bc_loss = torch.zeros((), device=obs.device)
         if self.cfg.bc_weight > 0:

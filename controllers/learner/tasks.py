@@ -28,6 +28,19 @@ class LearnerTask:
     compiled: CompiledTask
 
 
+def object_slots(spec: TaskSpec, layout: ObsLayout, heads: int) -> np.ndarray:
+    """``(heads, K)`` one-hot rows: row ``h`` picks the ``h``-th object ``spec`` names (its
+    atoms' arguments in order, stages first; each object once). Rows past the named objects
+    are zero; objects past ``heads`` are not picked."""
+    out = np.zeros((heads, len(layout.object_names)), dtype=np.float32)
+    named: list[str] = []
+    for atom in spec.atoms():
+        named += [a for a in atom.args if a not in named]
+    for h, name in enumerate(named[:heads]):
+        out[h, layout.index(name)] = 1.0
+    return out
+
+
 class TaskSet:
     """Known tasks (ever added; never forgotten, so checkpoints stay valid) and the weights
     of the active ones."""

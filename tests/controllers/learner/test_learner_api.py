@@ -34,7 +34,7 @@ def test_relabelled_reward_equals_the_spec_reward_on_the_same_observations():
     stack = learner.add_task("stack the red block on the blue block")
     learner.set_weights({reach: 1.0, stack: 1.0})
     learner.collect(40)
-    batch, tokens = learner._sample(200)
+    batch, tokens, _ = learner._sample(200)
     assert tokens.shape[0] == 2  # both tasks present in a 200-sample batch
     present = sorted(set(learner.tasks.sample(1000, np.random.default_rng(0)).tolist()))
     next_obs = batch.next_obs.numpy()
@@ -51,7 +51,7 @@ def test_n_step_targets_sum_the_relabelled_rewards_along_each_episode():
     learner.set_weights({reach: 1.0})
     learner.collect(20)  # one round: 2 arenas x 10 steps, stored step by step
     n, horizon = 2, 10
-    batch, _ = learner._sample(64)
+    batch, _, _ = learner._sample(64)
     compiled = learner.tasks.tasks[reach].compiled
     stored_obs, stored_next = learner.replay.obs[:20], learner.replay.next_obs[:20]
     for row in range(64):
