@@ -39,10 +39,11 @@ class LearnerConfig:
     the sampled task (0 = pure RL)."""
     conditioning: Literal["concat", "film", "objects"] = "concat"
     """How the instruction embedding enters the networks: concatenated to the input;
-    concatenated and also modulating every hidden layer (FiLM); or concatenated, with the
-    observation slots of the objects the task names appended in order (``objects``)."""
+    concatenated and also modulating every hidden layer (FiLM); or concatenated to an
+    object-centric view of the observation: the gripper, the slots of the objects the task
+    names in order, and the mean slot of the other objects (``objects``)."""
     object_heads: int = 2
-    """Object slots appended by ``objects`` conditioning (the first objects a task names)."""
+    """Named-object slots in the ``objects`` view (the first objects a task names)."""
     text_dim: int = 64
     """Width of the instruction encoder (token embeddings and its output)."""
     text_buckets: int = 4096

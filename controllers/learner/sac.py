@@ -48,7 +48,7 @@ class SAC(nn.Module):
         self.encoder = InstructionEncoder(cfg.text_buckets, cfg.text_dim, cfg.max_tokens)
         in_dim = obs_dim
         if cfg.conditioning == "objects":
-            in_dim += cfg.object_heads * OBJECT_DIM
+            in_dim = GRIPPER_DIM + (cfg.object_heads + 1) * OBJECT_DIM
         self.actor = Actor(in_dim, act_dim, cfg.text_dim, cfg.hidden, film)
         self.critic = Critic(in_dim, act_dim, cfg.text_dim, cfg.hidden, cfg.n_critics, film)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
@@ -85,11 +85,12 @@ class SAC(nn.Module):
         return ((obs - self.obs_mean) / self.obs_std).clamp(-clip, clip)
 
     def _inputs(self, obs: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
-        """Normalised observations, plus the named objects' slots when conditioning on them."""
+        """Normalised observations, or with ``objects`` conditioning the object-centric view:
+        the gripper, the named objects' slots in order, and the mean of the other objects."""
         if self.cfg.conditioning != "objects" or w is None:
             return obs
         slots = obs[:, GRIPPER_DIM:].reshape(obs.shape[0], -1, OBJECT_DIM)
-        return torch.cat([obs, select_objects(slots, w)], dim=-1)
+        return torch.cat([obs[:, :GRIPPER_DIM], select_objects(slots, w)], dim=-1)
 
     @torch.no_grad()
     def act(
