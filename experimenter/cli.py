@@ -68,7 +68,14 @@ class Train(BaseModel):
     num_envs: int = Field(8, ge=1, description="Arena copies stepped together.")
     updates_per_step: float = Field(0.5, gt=0, description="Gradient updates per env step.")
     bc_weight: float = Field(0.0, ge=0, description="Behaviour-cloning weight on chain data.")
-    conditioning: str = Field("concat", description="Instruction conditioning: concat or film.")
+    conditioning: str = Field(
+        "objects",
+        description="Instruction conditioning: objects (object-centric view), concat or film.",
+    )
+    n_step: int = Field(1, ge=1, description="Steps of reward summed before bootstrapping.")
+    precision: str = Field(
+        "float32", description="Matrix products in float32 or bfloat16 (faster on CPU)."
+    )
     eval_every: int = Field(5_000, ge=1, description="Evaluate every this many env steps.")
     eval_episodes: int = Field(20, ge=1, description="Episodes per evaluation (fixed seeds).")
     threads: int = Field(2, ge=1, description="torch CPU threads.")
@@ -85,6 +92,8 @@ class Train(BaseModel):
             num_envs=self.num_envs,
             bc_weight=self.bc_weight,
             conditioning=self.conditioning,  # type: ignore[arg-type]  # checked by the config
+            n_step=self.n_step,
+            precision=self.precision,  # type: ignore[arg-type]  # checked by the config
             device=self.device,
             seed=self.seed,
         )

@@ -37,7 +37,7 @@ class LearnerConfig:
     bc_weight: float = 0.0
     """Weight of the behaviour-cloning term on skill-chain transitions that make progress on
     the sampled task (0 = pure RL)."""
-    conditioning: Literal["concat", "film", "objects"] = "concat"
+    conditioning: Literal["concat", "film", "objects"] = "objects"
     """How the instruction embedding enters the networks: concatenated to the input;
     concatenated and also modulating every hidden layer (FiLM); or concatenated to an
     object-centric view of the observation: the gripper, the slots of the objects the task
