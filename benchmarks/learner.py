@@ -64,8 +64,13 @@ class Curve:
         return None
 
 
+OURS: dict[str, object] = {}
+"""Learner options every run of ours gets (set from the command line, e.g. precision)."""
+
+
 def our_config(episode_steps: int, seed: int, **kw) -> LearnerConfig:
     kw.setdefault("hidden", HIDDEN)
+    kw = {**OURS, **kw}
     return LearnerConfig(
         batch_size=BATCH,
         gamma=GAMMA,
@@ -475,18 +480,29 @@ def main() -> None:
         default=[256, 64],
         help="--part speed: hidden widths to time (two layers each)",
     )
+    p.add_argument(
+        "--precision",
+        choices=["float32", "bfloat16"],
+        default="float32",
+        help="our matrix products (SB3 stays float32)",
+    )
     p.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
+    OURS["precision"] = args.precision
     res: dict[str, object] = {"threads": args.threads}
     if args.part in ("speed", "all"):
-        print("| hidden | ours updates/s | SB3 SAC updates/s | ratio (goal >= 3) |")
-        print("| --- | ---: | ---: | ---: |")
+        print(
+            "| hidden | threads | ours (precision) | ours updates/s | SB3 SAC updates/s | "
+            "ratio (goal >= 3) |"
+        )
+        print("| --- | ---: | --- | ---: | ---: | ---: |")
         for i, w in enumerate(args.widths):
             s = speed(args.updates, args.seed, (w, w))
             print(
-                f"| {w}x{w} | {s['ours_updates_per_s']:.0f} | {s['sb3_updates_per_s']:.0f} | "
+                f"| {w}x{w} | {args.threads} | {args.precision} | "
+                f"{s['ours_updates_per_s']:.0f} | {s['sb3_updates_per_s']:.0f} | "
                 f"{s['updates_per_s_ratio']:.2f} |",
                 flush=True,
             )
