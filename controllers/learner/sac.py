@@ -84,10 +84,10 @@ class SAC(nn.Module):
         clip = self.cfg.obs_clip
         return ((obs - self.obs_mean) / self.obs_std).clamp(-clip, clip)
 
-    def _inputs(self, obs: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+    def _inputs(self, obs: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """Normalised observations, or with ``objects`` conditioning the object-centric view:
-        the gripper, the named objects' slots in order, and the mean of the other objects."""
-        if self.cfg.conditioning != "objects" or w is None:
+        the gripper, the named objects' slots in order (``w``), the mean of the others."""
+        if self.cfg.conditioning != "objects":
             return obs
         slots = obs[:, GRIPPER_DIM:].reshape(obs.shape[0], -1, OBJECT_DIM)
         return torch.cat([obs[:, :GRIPPER_DIM], select_objects(slots, w)], dim=-1)
