@@ -99,9 +99,10 @@ def select_objects(slots: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     ``objects`` conditioning: row ``h`` of ``w`` picks the ``h``-th object the task names
     (``controllers.learner.tasks.object_slots``), so "reach the red block" and "reach the
     green block" see their block at the same place of the input and share what they learn,
-    instead of each learning to pick its block out of every object's features. (A learned softmax attention from the instruction over the objects'
-    names found the right objects within 4k env steps but kept 5-20 % of the others mixed
-    in, a few centimetres of error in the target's position.)
+    instead of each learning to pick its block out of every object's features. (A learned
+    softmax attention from the instruction over the objects' names found the right objects
+    within 4k env steps but kept 5-20 % of the others mixed in, a few centimetres of error
+    in the target's position.)
     """
     rest = (1.0 - w.sum(1)).clamp(min=0.0)  # (B, K): 1 for the objects not named
     others = (rest.unsqueeze(1) @ slots).squeeze(1) / rest.sum(1, keepdim=True).clamp(min=1.0)
