@@ -35,7 +35,7 @@ class LearnerConfig:
     target_entropy: float | None = None
     """Entropy target; ``None`` means ``-action_dim``."""
     bc_weight: float = 0.0
-    """Weight of the behaviour-cloning term on skill-chain transitions that make progress on
+    """Weight of the behaviour-cloning term on skill-chain transitions whose episode achieved
     the sampled task (0 = pure RL)."""
     conditioning: Literal["concat", "film", "objects"] = "objects"
     """How the instruction embedding enters the networks: concatenated to the input;

@@ -220,7 +220,15 @@ class Learner:
                 next_obs, _, _, _, info = venv.step(action)
                 last = t == horizon - 1
                 stored_next = info["final_obs"] if last else next_obs
-                self.replay.add(obs, action, stored_next, np.full(n, last), source, stride=n)
+                self.replay.add(
+                    obs,
+                    action,
+                    stored_next,
+                    np.full(n, last),
+                    source,
+                    stride=n,
+                    to_go=horizon - 1 - t,
+                )
                 self.normalizer.update(obs)
                 obs = next_obs
                 if last:
@@ -260,9 +268,7 @@ class Learner:
         obs, next_obs = self.replay.obs[idx], self.replay.next_obs[idx]
         action, source = self.replay.action[idx], self.replay.source[idx]
         task_ids = self.tasks.sample(size, self.rng)
-        bc = self.cfg.bc_weight > 0
-        reward, _, before = self.tasks.relabel(next_obs, task_ids, obs if bc else None)
-        first_reward = reward
+        reward, _ = self.tasks.relabel(next_obs, task_ids)
         gamma = np.float32(self.cfg.gamma)
         discount = np.full(size, gamma, dtype=np.float32)
         if self.cfg.n_step > 1:
@@ -271,15 +277,19 @@ class Learner:
             reward = reward.copy()
             for j in range(1, self.cfg.n_step):
                 live = np.flatnonzero(alive[j])
-                r_j, _, _ = self.tasks.relabel(self.replay.next_obs[rows[j, live]], task_ids[live])
+                r_j, _ = self.tasks.relabel(self.replay.next_obs[rows[j, live]], task_ids[live])
                 reward[live] += discount[live] * r_j
                 discount[live] *= gamma
             next_obs = self.replay.next_obs[rows[-1]]
-        if bc and before is not None:
-            # Imitate a chain's action only where it made progress on the sampled task.
-            mask = (source == Source.CHAIN) & (first_reward > before)
-        else:
-            mask = np.zeros(size, dtype=bool)
+        mask = np.zeros(size, dtype=bool)
+        chain = np.flatnonzero((source == Source.CHAIN) & (self.cfg.bc_weight > 0))
+        if len(chain):
+            # Imitate a chain's action only where its episode achieved the sampled task
+            # (success at the episode's last step): a chain stacking red on blue teaches
+            # "stack" all the way, grasp included, and never "reach the green block".
+            last = self.replay.episode_last(idx[chain])
+            _, achieved = self.tasks.relabel(self.replay.next_obs[last], task_ids[chain])
+            mask[chain] = achieved
         # Encode only the tasks present; the batch indexes rows of this small table.
         present, rows = np.unique(task_ids, return_inverse=True)
         dev = self.device

@@ -1,8 +1,9 @@
 """Task-agnostic replay: every transition is stored once and relabelled for any task later.
 
 Per transition: observation, action, next observation, a time-limit flag, where the
-data came from and the stride to the episode's next transition (the batch width it was
-added with; 0 after the episode's last step), which n-step returns follow. No reward is
+data came from, the stride to the episode's next transition (the batch width it was
+added with; 0 after the episode's last step), which n-step returns follow, and the steps
+left in the episode, which find its last observation (did the episode achieve a task?). No reward is
 stored: rewards are recomputed from the next observation by the compiled task spec when a
 batch is sampled (``controllers.learner.tasks``).
 
@@ -53,6 +54,7 @@ class ReplayBuffer:
         self.timeout = np.zeros(capacity, dtype=bool)
         self.source = np.zeros(capacity, dtype=np.uint8)
         self.stride = np.zeros(capacity, dtype=np.uint16)
+        self.to_go = np.zeros(capacity, dtype=np.uint16)
         self.size = 0
         self.pos = 0
         self.added = 0  # total ever added (also the version for incremental saves)
@@ -66,6 +68,7 @@ class ReplayBuffer:
             + self.timeout.itemsize
             + self.source.itemsize
             + self.stride.itemsize
+            + self.to_go.itemsize
         )
 
     def __len__(self) -> int:
@@ -79,12 +82,14 @@ class ReplayBuffer:
         timeout: np.ndarray,
         source: Source | np.ndarray,
         stride: int | np.ndarray = 0,
+        to_go: int | np.ndarray = 0,
     ) -> None:
         """Append a batch of ``n`` transitions (arrays with a leading ``n`` axis).
 
         ``stride``: how many transitions after this one its episode continues (``n`` when
         the batch is one step of ``n`` arenas and the next step is added next); 0 (no
-        successor) where ``timeout`` is set or unknown.
+        successor) where ``timeout`` is set or unknown. ``to_go``: steps of the episode
+        after this one (0 for its last step or when unknown).
         """
         obs = np.asarray(obs, dtype=np.float32)
         n = len(obs)
@@ -106,6 +111,7 @@ class ReplayBuffer:
         self.timeout[idx] = timeout
         self.source[idx] = source
         self.stride[idx] = np.where(np.asarray(timeout, dtype=bool), 0, stride)
+        self.to_go[idx] = np.where(self.stride[idx] == 0, 0, to_go)
         self._dirty.update(np.unique(idx // self.chunk).tolist())
         self.pos = int((self.pos + n) % self.capacity)
         self.size = min(self.size + n, self.capacity)
@@ -132,6 +138,11 @@ class ReplayBuffer:
             alive[j] = step > 0
             rows[j] = (rows[j - 1] + step) % self.capacity
         return rows, alive
+
+    def episode_last(self, idx: np.ndarray) -> np.ndarray:
+        """The stored last transition of each transition's episode (itself when unknown)."""
+        step = self.stride[idx].astype(np.int64) * self.to_go[idx]
+        return (idx + step) % self.capacity
 
     def mark_changed_since(self, added: int) -> None:
         """Mark for the next ``save`` every chunk written since ``added`` transitions had been
@@ -165,6 +176,7 @@ class ReplayBuffer:
                     timeout=self.timeout[s],
                     source=self.source[s],
                     stride=self.stride[s],
+                    to_go=self.to_go[s],
                 )
 
             _atomic_write(d / f"chunk_{c:06d}.npz", write)
@@ -194,8 +206,8 @@ class ReplayBuffer:
             with np.load(path) as z:
                 start = c * buf.chunk
                 end = start + len(z["obs"])
-                for name in ("obs", "next_obs", "action", "timeout", "source", "stride"):
-                    if name in z:  # replays saved before strides existed: one-step only
+                for name in ("obs", "next_obs", "action", "timeout", "source", "stride", "to_go"):
+                    if name in z:  # replays saved before these existed: one-step, no ends
                         getattr(buf, name)[start:end] = z[name]
         buf.size, buf.pos, buf.added = meta["size"], meta["pos"], meta["added"]
         return buf

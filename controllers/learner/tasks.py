@@ -91,22 +91,14 @@ class TaskSet:
             raise ValueError("no active tasks; call set_weights first")
         return rng.choice(len(self.tasks), size=n, p=self.weights)
 
-    def relabel(
-        self, next_obs: np.ndarray, task_ids: np.ndarray, obs: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Reward and success of ``task_ids[i]`` at ``next_obs[i]``; with ``obs``, also the
-        reward before the step (for progress-filtered behaviour cloning)."""
+    def relabel(self, next_obs: np.ndarray, task_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Reward and success of ``task_ids[i]`` at ``next_obs[i]``."""
         reward = np.empty(len(task_ids), dtype=np.float32)
         success = np.empty(len(task_ids), dtype=bool)
-        before = None if obs is None else np.empty(len(task_ids), dtype=np.float32)
         for t in np.unique(task_ids):
             rows = np.flatnonzero(task_ids == t)
-            compiled = self.tasks[t].compiled
-            r, s = compiled.evaluate(next_obs[rows])
-            reward[rows], success[rows] = r, s
-            if before is not None and obs is not None:
-                before[rows] = compiled.evaluate(obs[rows])[0]
-        return reward, success, before
+            reward[rows], success[rows] = self.tasks[t].compiled.evaluate(next_obs[rows])
+        return reward, success
 
     def state(self) -> dict[str, Any]:
         return {

@@ -125,13 +125,18 @@ def test_replay_fits_a_million_transitions_in_a_gibibyte_and_round_trips(tmp_pat
     for _ in range(3):  # 150 transitions into 100 slots: the ring wraps
         obs = rng.standard_normal((50, 52)).astype(np.float32)
         timeout = np.arange(50) >= 45  # the last of five steps of ten arenas
-        buf.add(obs, rng.uniform(-1, 1, (50, 4)), obs + 1, timeout, Source.CHAIN, stride=10)
+        to_go = 4 - np.arange(50) // 10
+        buf.add(obs, rng.uniform(-1, 1, (50, 4)), obs + 1, timeout, Source.CHAIN, 10, to_go)
         buf.save(tmp_path / "replay")
     loaded = ReplayBuffer.load(tmp_path / "replay")
     assert (len(loaded), loaded.pos, loaded.added) == (100, 50, 150)
     np.testing.assert_array_equal(loaded.obs, buf.obs)
     np.testing.assert_array_equal(loaded.next_obs, buf.next_obs)
     np.testing.assert_array_equal(loaded.stride, buf.stride)
+    np.testing.assert_array_equal(loaded.to_go, buf.to_go)
+    # Each transition finds its episode's last step (the ring wrapped: slots 50-99 hold
+    # the second batch, 0-49 the third).
+    np.testing.assert_array_equal(loaded.episode_last(np.array([3, 17, 45, 53])), [43, 47, 45, 93])
     assert set(loaded.stride[:45].tolist()) == {10} and set(loaded.stride[45:50].tolist()) == {0}
     assert not list((tmp_path / "replay").glob("*.tmp"))
     with pytest.raises(ValueError, match="NaN"):
@@ -189,6 +194,15 @@ def test_chain_data_is_stored_as_chain_source_and_feeds_behaviour_cloning():
     assert (learner.replay.source[: len(learner.replay)] == Source.CHAIN).all()
     metrics = learner.update(4)
     assert metrics["bc_loss"] > 0
+    # Cloned only for the tasks the chain's episodes achieved: stacking, not reaching green.
+    green = learner.add_task("reach the green block")
+    learner.set_weights({t: 1.0, green: 1.0})
+    batch, _, _ = learner._sample(200)
+    assert (t, green) == (0, 1)  # batch.task indexes the present tasks in id order
+    stack_rows = batch.task.numpy() == 0
+    assert stack_rows.any() and not stack_rows.all()
+    assert batch.bc_mask.numpy()[stack_rows].all()
+    assert not batch.bc_mask.numpy()[~stack_rows].any()
 
 
 def test_importing_the_task_language_does_not_import_torch():
