@@ -51,7 +51,7 @@ class LearnerConfig:
     max_tokens: int = 48
     """Instructions are cut to this many words."""
     buffer_capacity: int = 1_000_000
-    """Replay capacity in transitions (436 bytes each for three blocks)."""
+    """Replay capacity in transitions (438 bytes each for three blocks)."""
     buffer_chunk: int = 65_536
     """Transitions per file when the replay is saved (only changed chunks are rewritten)."""
     obs_clip: float = 10.0
