@@ -116,6 +116,10 @@ def test_bad_task_and_nan_observation_fail_with_clear_messages():
         learner.collect(10)
     with pytest.raises(ValueError, match="gamma"):
         LearnerConfig(gamma=1.5)
+    with pytest.raises(ValueError, match=r"n_step must be >= 1.*precision must be 'float32'"):
+        LearnerConfig(n_step=0, precision="fp8")  # every problem is listed
+    with pytest.raises(ValueError, match="'concat', 'film' or 'objects'"):
+        LearnerConfig(conditioning="attention")  # type: ignore[arg-type]
 
 
 def test_replay_fits_a_million_transitions_in_a_gibibyte_and_round_trips(tmp_path):
