@@ -30,7 +30,7 @@ from controllers.layout import SceneConfig
 from controllers.learner.config import LearnerConfig
 from controllers.learner.replay import ReplayBuffer, Source
 from controllers.learner.sac import SAC, Batch
-from controllers.learner.tasks import Normalizer, TaskSet, object_slots
+from controllers.learner.tasks import Normalizer, TaskSet, object_indices
 from controllers.learner.text import tokenize
 from controllers.tasks import TaskSpec
 
@@ -106,8 +106,8 @@ class Learner:
         self.env_steps = 0
         self.updates = 0
         self._tokens = torch.zeros((0, 1), dtype=torch.int64)
-        # Per task, the objects it names (one-hot rows; read by "objects" conditioning).
-        self._objects = torch.zeros((0, self.cfg.object_heads, len(self.layout.object_names)))
+        # Per task, the objects it names (scene indices; read by "objects" conditioning).
+        self._objects = torch.zeros((0, self.cfg.object_heads), dtype=torch.int64)
         self._venv: BlocksVecEnv | None = None
 
     # --- tasks --------------------------------------------------------------------------------
@@ -123,7 +123,7 @@ class Learner:
                 self.cfg.max_tokens,
             ).to(self.device)
             slots = [
-                object_slots(t.spec, self.layout, self.cfg.object_heads) for t in self.tasks.tasks
+                object_indices(t.spec, self.layout, self.cfg.object_heads) for t in self.tasks.tasks
             ]
             self._objects = torch.from_numpy(np.stack(slots)).to(self.device)
         return tid

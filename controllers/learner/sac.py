@@ -97,7 +97,7 @@ class SAC(nn.Module):
         self, obs: torch.Tensor, tokens: torch.Tensor, objects: torch.Tensor, deterministic: bool
     ) -> torch.Tensor:
         """Actions for observations ``(B, D)`` under instructions ``tokens (B, L)`` naming
-        ``objects (B, H, K)`` (one-hot rows; see ``tasks.object_slots``)."""
+        ``objects (B, H)`` (scene indices, -1 for none; see ``tasks.object_indices``)."""
         with self._autocast():
             emb = self.encoder(tokens)
             x = self._inputs(self.normalize(obs), objects)

@@ -28,16 +28,15 @@ class LearnerTask:
     compiled: CompiledTask
 
 
-def object_slots(spec: TaskSpec, layout: ObsLayout, heads: int) -> np.ndarray:
-    """``(heads, K)`` one-hot rows: row ``h`` picks the ``h``-th object ``spec`` names (its
-    atoms' arguments in order, stages first; each object once). Rows past the named objects
-    are zero; objects past ``heads`` are not picked."""
-    out = np.zeros((heads, len(layout.object_names)), dtype=np.float32)
+def object_indices(spec: TaskSpec, layout: ObsLayout, heads: int) -> np.ndarray:
+    """``(heads,)`` int64: the scene indices of the first ``heads`` objects ``spec`` names
+    (its atoms' arguments in order, stages first; each object once), -1 past the last."""
     named: list[str] = []
     for atom in spec.atoms():
         named += [a for a in atom.args if a not in named]
+    out = np.full(heads, -1, dtype=np.int64)
     for h, name in enumerate(named[:heads]):
-        out[h, layout.index(name)] = 1.0
+        out[h] = layout.index(name)
     return out
 
 

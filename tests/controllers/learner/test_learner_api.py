@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from controllers.learner import Learner, LearnerConfig, ReplayBuffer, Source
-from controllers.learner.tasks import object_slots
+from controllers.learner.tasks import object_indices
 from controllers.learner.text import features, tokenize
 from controllers.primitives import Chain, stack_chain
 from controllers.tasks import TaskSpecError, as_task, compile_task
@@ -148,32 +148,29 @@ def test_replay_fits_a_million_transitions_in_a_gibibyte_and_round_trips(tmp_pat
         buf.add(bad, np.zeros((1, 4)), bad, np.zeros(1, bool), Source.POLICY)
 
 
-def test_object_slots_name_the_task_objects_in_order():
+def test_the_objects_view_puts_the_named_objects_first_in_order():
     learner = small_learner()
-    names = learner.layout.object_names
-    stack = as_task("stack the red block on the blue block", learner.layout)
-    reach = as_task("reach the green block", learner.layout)
-    rows = object_slots(stack, learner.layout, heads=2)
-    assert [names[i] for i in rows.argmax(1)] == ["red", "blue"] and rows.sum() == 2
-    rows = object_slots(reach, learner.layout, heads=2)
-    assert names[rows[0].argmax()] == "green" and not rows[1].any()
-    # The object-centric input: gripper, red, blue, then the mean of the rest (green).
-    obs = torch.as_tensor(learner.layout.dim * [0.0]).reshape(1, -1) + torch.arange(
-        learner.layout.dim, dtype=torch.float32
+    lay = learner.layout
+    stack = as_task("stack the red block on the blue block", lay)
+    reach = as_task("reach the green block", lay)
+    assert object_indices(stack, lay, 2).tolist() == [lay.index("red"), lay.index("blue")]
+    assert object_indices(reach, lay, 2).tolist() == [lay.index("green"), -1]
+    obs = torch.arange(lay.dim, dtype=torch.float32)[None]
+
+    def slot(name: str) -> torch.Tensor:
+        return obs[0, 7 + 15 * lay.index(name) : 7 + 15 * (lay.index(name) + 1)]
+
+    # Stack: gripper, red, blue, then the mean of the rest (green alone).
+    view = learner.agent._inputs(obs, torch.from_numpy(object_indices(stack, lay, 2))[None])
+    torch.testing.assert_close(
+        view[0], torch.cat([obs[0, :7], slot("red"), slot("blue"), slot("green")])
     )
-    view = learner.agent._inputs(
-        obs, torch.from_numpy(object_slots(stack, learner.layout, 2))[None]
+    # Reach green: gripper, green, an empty slot, the mean of red and blue.
+    view = learner.agent._inputs(obs, torch.from_numpy(object_indices(reach, lay, 2))[None])
+    rest = (slot("red") + slot("blue")) / 2
+    torch.testing.assert_close(
+        view[0], torch.cat([obs[0, :7], slot("green"), torch.zeros(15), rest])
     )
-    green = learner.layout.index("green")
-    expected = torch.cat(
-        [obs[0, :7]]
-        + [
-            obs[0, 7 + 15 * learner.layout.index(n) : 22 + 15 * learner.layout.index(n)]
-            for n in ("red", "blue")
-        ]
-        + [obs[0, 7 + 15 * green : 22 + 15 * green]]
-    )
-    torch.testing.assert_close(view[0], expected)
 
 
 def test_instruction_features_are_order_aware_and_take_any_word():
