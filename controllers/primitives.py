@@ -409,6 +409,26 @@ def hold(obs: np.ndarray, grip: float | None = None, at: np.ndarray | None = Non
     return _move(pos, at, grip, HOLD_GAIN)
 
 
+class Holder:
+    """What a finished run of skills does: stay where it is, the gripper as last commanded.
+
+    Wrap every action the run returns in ``commanded``; once finished, ``act`` holds.
+    """
+
+    def __init__(self) -> None:
+        self.grip: float | None = None
+        self.at: np.ndarray | None = None
+
+    def commanded(self, action: np.ndarray) -> np.ndarray:
+        self.grip = float(action[3])
+        return action
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        if self.at is None:  # the position where the run finished
+            self.at = np.asarray(ObsLayout.gripper_pos(obs), dtype=np.float64)
+        return hold(obs, self.grip, self.at)
+
+
 class Chain:
     """Runs primitives in order on one arena copy; each ends on success or its timeout.
 
@@ -423,8 +443,7 @@ class Chain:
         self.index = 0
         self.failed: str | None = None
         self._started = False
-        self._grip: float | None = None
-        self._hold_at: np.ndarray | None = None
+        self._holder = Holder()
 
     @property
     def finished(self) -> bool:
@@ -448,12 +467,8 @@ class Chain:
             if p.timed_out():
                 self.failed = p.name
                 break
-            action = p.act(obs)
-            self._grip = float(action[3])
-            return action
-        if self._hold_at is None:
-            self._hold_at = np.asarray(ObsLayout.gripper_pos(obs), dtype=np.float64)
-        return hold(obs, self._grip, self._hold_at)
+            return self._holder.commanded(p.act(obs))
+        return self._holder.act(obs)
 
 
 @dataclass

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from controllers.layout import ObsLayout
-from controllers.primitives import Primitive, hold, make_primitive
+from controllers.primitives import Holder, Primitive, make_primitive
 from controllers.tasks import CompiledTask, as_task, compile_task
 
 Policy = Callable[[np.ndarray, int], np.ndarray]
@@ -104,7 +104,7 @@ class ScriptedPart:
         self._plan = [self._make(n) for n in names]
         self.timeout = sum(p.timeout for p in self._plan)
         self._index, self._started, self._failed, self._steps = 0, False, False, 0
-        self._grip: float | None = None
+        self._holder = Holder()
 
     def succeeded(self, obs: np.ndarray) -> bool:
         return bool(self.task.success(obs[None])[0])
@@ -126,10 +126,8 @@ class ScriptedPart:
             if p.timed_out():
                 self._failed = True
                 break
-            action = p.act(obs)
-            self._grip = float(action[3])
-            return action
-        return hold(obs, self._grip)
+            return self._holder.commanded(p.act(obs))
+        return self._holder.act(obs)
 
 
 @dataclass
@@ -170,8 +168,7 @@ class SkillRun:
         self.index = 0
         self.failed: str | None = None
         self._started = False
-        self._grip: float | None = None
-        self._hold_at: np.ndarray | None = None
+        self._holder = Holder()
 
     @property
     def finished(self) -> bool:
@@ -190,14 +187,10 @@ class SkillRun:
             if part.gave_up():
                 self.failed = part.name
                 break
-            action = part.act(obs)
-            self._grip = float(action[3])
-            return action
-        # A finished run stays where it is with its last gripper command: a lifted block
+            return self._holder.commanded(part.act(obs))
+        # A finished run stays where it is, its gripper as last commanded: a lifted block
         # stays in the hand.
-        if self._hold_at is None:
-            self._hold_at = np.asarray(ObsLayout.gripper_pos(obs), dtype=np.float64)
-        return hold(obs, self._grip, self._hold_at)
+        return self._holder.act(obs)
 
 
 @dataclass(frozen=True)
