@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from controllers.layout import ObsLayout
-from controllers.primitives import Holder, Primitive, make_primitive
+from controllers.primitives import Chain, Holder, Primitive, make_primitive
 from controllers.tasks import CompiledTask, as_task, compile_task
 
 Policy = Callable[[np.ndarray, int], np.ndarray]
@@ -80,10 +80,7 @@ class ScriptedPart:
     """What the part achieves (its success ends the part)."""
     name: str = ""
     timeout: int = 0
-    _plan: list[Primitive] = field(default_factory=list, init=False)
-    _index: int = field(default=0, init=False)
-    _started: bool = field(default=False, init=False)
-    _failed: bool = field(default=False, init=False)
+    _chain: Chain | None = field(default=None, init=False)
     _steps: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
@@ -101,33 +98,22 @@ class ScriptedPart:
 
     def start(self, obs: np.ndarray) -> None:
         names = [*lead_in(self.layout, self.primitive, self.args, obs), self.primitive]
-        self._plan = [self._make(n) for n in names]
-        self.timeout = sum(p.timeout for p in self._plan)
-        self._index, self._started, self._failed, self._steps = 0, False, False, 0
-        self._holder = Holder()
+        plan = [self._make(n) for n in names]
+        self.timeout = sum(p.timeout for p in plan)
+        self._chain, self._steps = Chain(plan), 0
 
     def succeeded(self, obs: np.ndarray) -> bool:
         return bool(self.task.success(obs[None])[0])
 
     def gave_up(self) -> bool:
-        return self._failed or self._steps >= self.timeout or self._index >= len(self._plan)
+        # The chain ran out (a primitive timed out, or all ended without the part's success).
+        return self._chain is None or self._chain.finished or self._steps >= self.timeout
 
     def act(self, obs: np.ndarray) -> np.ndarray:
+        if self._chain is None:
+            raise RuntimeError(f"part {self.name!r} acted before start()")
         self._steps += 1
-        while self._index < len(self._plan):
-            p = self._plan[self._index]
-            if not self._started:
-                p.start(obs)
-                self._started = True
-            if p.done(obs):
-                self._index += 1
-                self._started = False
-                continue
-            if p.timed_out():
-                self._failed = True
-                break
-            return self._holder.commanded(p.act(obs))
-        return self._holder.act(obs)
+        return self._chain.act(obs)
 
 
 @dataclass
