@@ -103,7 +103,7 @@ def speed(updates: int, seed: int, hidden: tuple[int, ...]) -> dict[str, float]:
         batch_size=BATCH,
         gamma=GAMMA,
         learning_starts=5_000,
-        policy_kwargs={"net_arch": list(HIDDEN)},
+        policy_kwargs={"net_arch": list(hidden)},
         ent_coef="auto_0.1",
         device="cpu",
         seed=seed,
