@@ -253,10 +253,12 @@ class Learner:
         while done < n:
             k = min(k_max, n - done)
             batches, tokens, objects = self._sample(k * bsz)
+            with torch.no_grad():
+                batches = self.agent.prepare(batches, objects)
             for i in range(k):
                 sl = slice(i * bsz, (i + 1) * bsz)
                 b = Batch(*(x[sl] for x in batches))
-                metrics = self.agent.update(b, tokens, objects)
+                metrics = self.agent.update(b, tokens)
                 for key, v in metrics.items():
                     sums[key] = sums.get(key, 0.0) + v
             done += k
@@ -345,7 +347,7 @@ class Learner:
             "config": self.cfg.to_dict(),
             "scene": pickle.dumps(self.scene),
             "agent": self.agent.state_dict(),
-            "optimizer": self.agent.optimizer.state_dict(),
+            "optimizer": self.agent.optimizer_state(),
             "tasks": self.tasks.state(),
             "normalizer": self.normalizer.state(),
             "env_steps": self.env_steps,
@@ -372,7 +374,7 @@ class Learner:
             learner.add_task(spec)
         learner.tasks.weights = np.asarray(state["tasks"]["weights"], dtype=np.float64)
         learner.agent.load_state_dict(state["agent"])
-        learner.agent.optimizer.load_state_dict(state["optimizer"])
+        learner.agent.load_optimizer_state(state["optimizer"])
         learner.normalizer.load_state(state["normalizer"])
         learner.env_steps, learner.updates = state["env_steps"], state["updates"]
         learner.rng.bit_generator.state = state["numpy_rng"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -67,27 +68,76 @@ class Film(nn.Module):
         return parts
 
 
+class TaskTerms(NamedTuple):
+    """What an instruction contributes to a network, computed once per task (``T`` rows)
+    instead of once per sample: its share of the first layer's product plus that layer's
+    bias, and the FiLM modulations."""
+
+    bias: torch.Tensor  # (n, T, h1)
+    mods: list[tuple[torch.Tensor, torch.Tensor]]  # per hidden layer (gamma, beta), (n, T, h)
+
+    def detach(self) -> TaskTerms:
+        return TaskTerms(self.bias.detach(), [(g.detach(), b.detach()) for g, b in self.mods])
+
+
+def _rows(t: torch.Tensor, task: torch.Tensor) -> torch.Tensor:
+    """Per-task rows ``(n, T, h)`` -> per-sample rows ``(n, B, h)`` (broadcast when T = 1)."""
+    return t if t.shape[1] == 1 else t.index_select(1, task)
+
+
 class EnsembleMLP(nn.Module):
-    """``n`` MLPs sharing an input, with optional FiLM: (B, in) [+ emb] -> (n, B, out)."""
+    """``n`` MLPs on ``[x, emb]``, with optional FiLM: -> (n, B, out).
+
+    The first layer's product is split by input rows: the instruction's part is computed
+    per task (``task_terms``) and gathered, the rest per sample (``first``), so a batch
+    whose rows share few tasks does not multiply the same embedding 256 times, and callers
+    can share a part between passes (the critics' observation part). Same parameters and
+    the same function as one product on the concatenated input.
+    """
 
     def __init__(
         self, n: int, in_dim: int, hidden: tuple[int, ...], out_dim: int, emb_dim: int, film: bool
     ) -> None:
         super().__init__()
-        self.n = n
-        dims = (in_dim, *hidden)
+        self.n, self.in_dim = n, in_dim
+        dims = (in_dim + emb_dim, *hidden)
         self.layers = nn.ModuleList(EnsembleLinear(n, a, b) for a, b in itertools.pairwise(dims))
         self.head = EnsembleLinear(n, dims[-1], out_dim)
         self.film = Film(n, emb_dim, hidden) if film else None
 
-    def forward(self, x: torch.Tensor, emb: torch.Tensor, frozen: bool = False) -> torch.Tensor:
-        mods = self.film(emb, self.n, frozen) if self.film is not None else None
-        h = x.unsqueeze(0).expand(self.n, -1, -1)
+    @property
+    def input_layer(self) -> EnsembleLinear:
+        layer = self.layers[0]
+        assert isinstance(layer, EnsembleLinear)
+        return layer
+
+    def task_terms(self, emb: torch.Tensor) -> TaskTerms:
+        """Instruction embeddings ``(T, e)`` -> their share of the network, per task."""
+        first = self.input_layer
+        e = emb.unsqueeze(0).expand(self.n, -1, -1)
+        bias = torch.baddbmm(first.bias, e, first.weight[:, self.in_dim :])
+        mods = self.film(emb, self.n) if self.film is not None else []
+        return TaskTerms(bias, mods)
+
+    def first(self, x: torch.Tensor, start: int, stop: int, frozen: bool = False) -> torch.Tensor:
+        """The first layer's product of ``x (B, stop - start)`` with its input rows
+        ``start:stop`` -> (n, B, h1)."""
+        w = self.input_layer.weight[:, start:stop]
+        w = w.detach() if frozen else w
+        return torch.bmm(x.unsqueeze(0).expand(self.n, -1, -1), w)
+
+    def rest(
+        self, pre: torch.Tensor, task: torch.Tensor, terms: TaskTerms, frozen: bool = False
+    ) -> torch.Tensor:
+        """From the first layer's per-sample products ``pre (n, B, h1)``, with each sample's
+        task ``task (B,)`` indexing the rows of ``terms``, to the output ``(n, B, out)``."""
+        h = pre + _rows(terms.bias, task)
         for i, layer in enumerate(self.layers):
-            h = layer(h, frozen)
-            if mods is not None:
-                gamma, beta = mods[i]
-                h = h * (1.0 + gamma) + beta
+            if i > 0:
+                h = layer(h, frozen)
+            if terms.mods:
+                gamma, beta = terms.mods[i]
+                h = torch.addcmul(h + _rows(beta, task), h, _rows(gamma, task))
             h = F.relu(h)
         return self.head(h, frozen)
 
@@ -114,55 +164,83 @@ def select_objects(slots: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
 
 
 class Critic(nn.Module):
-    """Q-ensemble: (obs, action, embedding) -> (n_critics, B)."""
+    """Q-ensemble on (observation, action, instruction) -> (n_critics, B).
+
+    A call takes the observation's part of the first layer (``obs_term``) so that the
+    critics' pass on the replayed actions and the actor loss's pass on the policy's actions
+    share it; ``frozen`` uses detached weights (the actor loss: gradients reach the action).
+    """
 
     def __init__(
         self, obs_dim: int, act_dim: int, emb_dim: int, hidden: tuple[int, ...], n: int, film: bool
     ) -> None:
         super().__init__()
-        self.net = EnsembleMLP(n, obs_dim + act_dim + emb_dim, hidden, 1, emb_dim, film)
+        self.obs_dim, self.act_dim = obs_dim, act_dim
+        self.net = EnsembleMLP(n, obs_dim + act_dim, hidden, 1, emb_dim, film)
+
+    def task_terms(self, emb: torch.Tensor) -> TaskTerms:
+        return self.net.task_terms(emb)
+
+    def obs_term(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net.first(obs, 0, self.obs_dim)
 
     def forward(
-        self, obs: torch.Tensor, act: torch.Tensor, emb: torch.Tensor, frozen: bool = False
+        self,
+        obs_term: torch.Tensor,
+        act: torch.Tensor,
+        task: torch.Tensor,
+        terms: TaskTerms,
+        frozen: bool = False,
     ) -> torch.Tensor:
-        """``frozen`` uses detached weights: gradients reach the inputs only (actor loss)."""
-        return self.net(torch.cat([obs, act, emb], dim=-1), emb, frozen).squeeze(-1)
+        pre = obs_term + self.net.first(act, self.obs_dim, self.obs_dim + self.act_dim, frozen)
+        return self.net.rest(pre, task, terms, frozen).squeeze(-1)
 
 
 class Actor(nn.Module):
-    """Tanh-Gaussian policy: (obs, embedding) -> action in (-1, 1)^act_dim and log-prob."""
+    """Tanh-Gaussian policy: (obs, instruction) -> action in (-1, 1)^act_dim and log-prob."""
 
     def __init__(
         self, obs_dim: int, act_dim: int, emb_dim: int, hidden: tuple[int, ...], film: bool
     ) -> None:
         super().__init__()
-        self.net = EnsembleMLP(1, obs_dim + emb_dim, hidden, 2 * act_dim, emb_dim, film)
+        self.obs_dim = obs_dim
+        self.net = EnsembleMLP(1, obs_dim, hidden, 2 * act_dim, emb_dim, film)
+
+    def task_terms(self, emb: torch.Tensor) -> TaskTerms:
+        return self.net.task_terms(emb)
 
     def distribution(
-        self, obs: torch.Tensor, emb: torch.Tensor
+        self, obs: torch.Tensor, task: torch.Tensor, terms: TaskTerms
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        out = self.net(torch.cat([obs, emb], dim=-1), emb)[0].float()  # bf16 under autocast
+        pre = self.net.first(obs, 0, self.obs_dim)
+        out = self.net.rest(pre, task, terms)[0].float()  # bf16 under autocast
         mean, log_std = out.chunk(2, dim=-1)
         return mean, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
 
     def sample(
-        self, obs: torch.Tensor, emb: torch.Tensor, gen: torch.Generator
+        self, obs: torch.Tensor, task: torch.Tensor, terms: TaskTerms, gen: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Reparameterised sample: (action, log-prob, deterministic action)."""
-        mean, log_std = self.distribution(obs, emb)
+        mean, log_std = self.distribution(obs, task, terms)
         std = log_std.exp()
         noise = torch.randn(mean.shape, generator=gen, device=mean.device, dtype=mean.dtype)
-        u = mean + std * noise
+        u = torch.addcmul(mean, std, noise)
         a = torch.tanh(u)
-        # log N(u; mean, std) - sum log(1 - tanh(u)^2), the latter in a stable form.
-        logp = (-0.5 * ((u - mean) / std) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+        # log N(u; mean, std) - sum log(1 - tanh(u)^2), the latter in a stable form; (u -
+        # mean) / std is the noise itself.
+        logp = (-0.5 * noise**2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
         logp = logp - (2.0 * (math.log(2.0) - u - F.softplus(-2.0 * u))).sum(-1)
         return a, logp, torch.tanh(mean)
 
     def act(
-        self, obs: torch.Tensor, emb: torch.Tensor, deterministic: bool, gen: torch.Generator
+        self,
+        obs: torch.Tensor,
+        task: torch.Tensor,
+        terms: TaskTerms,
+        deterministic: bool,
+        gen: torch.Generator,
     ) -> torch.Tensor:
-        mean, log_std = self.distribution(obs, emb)
+        mean, log_std = self.distribution(obs, task, terms)
         if deterministic:
             return torch.tanh(mean)
         noise = torch.randn(mean.shape, generator=gen, device=mean.device, dtype=mean.dtype)

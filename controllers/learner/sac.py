@@ -9,7 +9,7 @@ same gradients as three separate passes at a fraction of the overhead.
 from __future__ import annotations
 
 import copy
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -46,6 +46,7 @@ class SAC(nn.Module):
         self.gen.manual_seed(cfg.seed)
         film = cfg.conditioning == "film"
         self.encoder = InstructionEncoder(cfg.text_buckets, cfg.text_dim, cfg.max_tokens)
+        table = self.encoder.bag.weight
         in_dim = obs_dim
         if cfg.conditioning == "objects":
             in_dim = GRIPPER_DIM + (cfg.object_heads + 1) * OBJECT_DIM
@@ -63,7 +64,10 @@ class SAC(nn.Module):
         self.optimizer = torch.optim.Adam(
             [
                 {
-                    "params": [*self.critic.parameters(), *self.encoder.parameters()],
+                    "params": [
+                        *self.critic.parameters(),
+                        *(p for p in self.encoder.parameters() if p is not table),
+                    ],
                     "lr": cfg.critic_lr,
                 },
                 {"params": list(self.actor.parameters()), "lr": cfg.actor_lr},
@@ -71,8 +75,24 @@ class SAC(nn.Module):
             ],
             fused=True,  # one kernel for all parameters (CPU and CUDA)
         )
+        # The hashed feature table gets sparse gradients (the few rows the batch's
+        # instructions use): a dense one is a 1 MiB zero-fill and an Adam step over 262k
+        # numbers per update, a tenth of an update at 64 wide.
+        self.table_optimizer = torch.optim.SparseAdam([table], lr=cfg.critic_lr)
         self._online: list[torch.Tensor] = list(self.critic.parameters())
         self._target: list[torch.Tensor] = list(self.critic_target.parameters())
+
+    def optimizer_state(self) -> dict[str, Any]:
+        return {"dense": self.optimizer.state_dict(), "table": self.table_optimizer.state_dict()}
+
+    def load_optimizer_state(self, state: dict[str, Any]) -> None:
+        """Restore ``optimizer_state()``; also takes the single Adam state that checkpoints
+        held before the feature table got its own sparse optimiser."""
+        if "param_groups" in state:
+            template = self.table_optimizer.state_dict()["param_groups"][0]
+            state = _split_legacy_adam(state, len(self._online), template)
+        self.optimizer.load_state_dict(state["dense"])
+        self.table_optimizer.load_state_dict(state["table"])
 
     def set_normalizer(self, mean: np.ndarray, std: np.ndarray) -> None:
         """Observation statistics used by every forward pass (kept with the weights)."""
@@ -84,13 +104,23 @@ class SAC(nn.Module):
         clip = self.cfg.obs_clip
         return ((obs - self.obs_mean) / self.obs_std).clamp(-clip, clip)
 
-    def _inputs(self, obs: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        """Normalised observations, or with ``objects`` conditioning the object-centric view:
-        the gripper, the named objects' slots in order (``w``), the mean of the others."""
+    def inputs(self, obs: torch.Tensor, objects: torch.Tensor) -> torch.Tensor:
+        """Raw observations ``(B, D)`` -> the networks' inputs: normalised, and with
+        ``objects`` conditioning the object-centric view: the gripper, the slots of the
+        objects ``objects (B, H)`` names in order (scene indices, -1 for none; see
+        ``tasks.object_indices``), the mean of the others."""
+        obs = self.normalize(obs)
         if self.cfg.conditioning != "objects":
             return obs
         slots = obs[:, GRIPPER_DIM:].reshape(obs.shape[0], -1, OBJECT_DIM)
-        return torch.cat([obs[:, :GRIPPER_DIM], select_objects(slots, w)], dim=-1)
+        return torch.cat([obs[:, :GRIPPER_DIM], select_objects(slots, objects)], dim=-1)
+
+    def prepare(self, b: Batch, objects: torch.Tensor) -> Batch:
+        """A sampled batch with its raw observations replaced by network inputs (``objects``
+        describes the tasks ``b.task`` indexes). Done once for a chunk of updates; the
+        normaliser must not change in between."""
+        w = objects[b.task]
+        return b._replace(obs=self.inputs(b.obs, w), next_obs=self.inputs(b.next_obs, w))
 
     @torch.no_grad()
     def act(
@@ -99,9 +129,10 @@ class SAC(nn.Module):
         """Actions for observations ``(B, D)`` under instructions ``tokens (B, L)`` naming
         ``objects (B, H)`` (scene indices, -1 for none; see ``tasks.object_indices``)."""
         with self._autocast():
-            emb = self.encoder(tokens)
-            x = self._inputs(self.normalize(obs), objects)
-            return self.actor.act(x, emb, deterministic, self.gen)
+            terms = self.actor.task_terms(self.encoder(tokens))
+            x = self.inputs(obs, objects)
+            rows = torch.arange(obs.shape[0], device=obs.device)
+            return self.actor.act(x, rows, terms, deterministic, self.gen)
 
     def _autocast(self) -> torch.autocast:
         """Matrix products in bfloat16 when ``precision="bfloat16"`` (weights, optimiser
@@ -112,44 +143,53 @@ class SAC(nn.Module):
             enabled=self.cfg.precision == "bfloat16",
         )
 
-    def update(
-        self, b: Batch, tokens: torch.Tensor, objects: torch.Tensor
-    ) -> dict[str, torch.Tensor]:
-        """One gradient step. ``tokens`` and ``objects`` describe the tasks ``b.task`` indexes."""
+    def update(self, b: Batch, tokens: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One gradient step on a ``prepare``d batch; ``tokens`` are the instructions of the
+        tasks ``b.task`` indexes."""
         with self._autocast():
-            losses, metrics = self._losses(b, tokens, objects)
+            losses, metrics = self._losses(b, tokens)
         self.optimizer.zero_grad(set_to_none=True)
+        self.table_optimizer.zero_grad(set_to_none=True)
         losses.backward()
         self.optimizer.step()
+        self.table_optimizer.step()
         with torch.no_grad():
             torch._foreach_lerp_(self._target, self._online, self.cfg.tau)
         return metrics
 
     def _losses(
-        self, b: Batch, tokens: torch.Tensor, objects: torch.Tensor
+        self, b: Batch, tokens: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The summed critic, actor and temperature losses, and the metrics to report."""
-        emb = self.encoder(tokens)[b.task]
-        w = objects[b.task]
-        obs = self._inputs(self.normalize(b.obs), w)
-        next_obs = self._inputs(self.normalize(b.next_obs), w)
-        alpha = self.log_alpha.exp().detach()
+        emb = self.encoder(tokens)  # (T, e): one row per task present in the batch
         e = emb.detach()
+        alpha = self.log_alpha.exp().detach()
+        task = b.task
+        actor_terms = self.actor.task_terms(e)
         with torch.no_grad():
-            next_a, next_logp, _ = self.actor.sample(next_obs, e, self.gen)
-            target_q = self.critic_target(next_obs, next_a, e).min(0).values
+            next_a, next_logp, _ = self.actor.sample(b.next_obs, task, actor_terms, self.gen)
+            target = self.critic_target
+            target_q = (
+                target(target.obs_term(b.next_obs), next_a, task, target.task_terms(e))
+                .min(0)
+                .values
+            )
             # Relabelled tasks never end an episode: always bootstrap (time limits included).
             y = b.reward + b.discount * (target_q - alpha * next_logp)
-        q = self.critic(obs, b.action, emb)
+        critic_terms = self.critic.task_terms(emb)
+        obs_term = self.critic.obs_term(b.obs)
+        q = self.critic(obs_term, b.action, task, critic_terms)
         critic_loss = 0.5 * ((q - y) ** 2).mean(1).sum()
 
-        a, logp, det = self.actor.sample(obs, e, self.gen)
-        q_pi = self.critic(obs, a, e, frozen=True).min(0).values
-        actor_loss = (alpha * logp - q_pi).mean()
-        bc_loss = torch.zeros((), device=obs.device)
+        a, logp, det = self.actor.sample(b.obs, task, actor_terms, self.gen)
+        # The actor loss sees the critics through detached weights and terms: its gradient
+        # reaches the action only.
+        q_pi = self.critic(obs_term.detach(), a, task, critic_terms.detach(), frozen=True)
+        actor_loss = (alpha * logp - q_pi.min(0).values).mean()
+        bc_loss = torch.zeros((), device=b.obs.device)
         if self.cfg.bc_weight > 0:
-            target = b.action.clamp(-0.999, 0.999)
-            per = ((det - target) ** 2).sum(-1) * b.bc_mask
+            target_a = b.action.clamp(-0.999, 0.999)
+            per = ((det - target_a) ** 2).sum(-1) * b.bc_mask
             bc_loss = per.sum() / b.bc_mask.sum().clamp(min=1.0)
             actor_loss = actor_loss + self.cfg.bc_weight * bc_loss
         alpha_loss = -(self.log_alpha * (logp.detach() + self.target_entropy)).mean()
@@ -162,3 +202,29 @@ class SAC(nn.Module):
             "q": q.detach().mean(),
             "entropy": -logp.detach().mean(),
         }
+
+
+def _split_legacy_adam(
+    state: dict[str, Any], table: int, sparse_group: dict[str, Any]
+) -> dict[str, Any]:
+    """One Adam state over (critics, encoder incl. its feature table at index ``table``,
+    actor, temperature) -> the dense Adam state without the table, and a SparseAdam state
+    carrying the table's moments (Adam's are dense: the same numbers)."""
+    groups = copy.deepcopy(state["param_groups"])
+    moved = {i: i - (i > table) for g in groups for i in g["params"] if i != table}
+    for g in groups:
+        g["params"] = [moved[i] for i in g["params"] if i != table]
+    dense_state = {moved[i]: s for i, s in state["state"].items() if i != table}
+    table_state = {}
+    if table in state["state"]:
+        old = state["state"][table]
+        table_state[0] = {
+            "step": int(old["step"]),
+            "exp_avg": old["exp_avg"],
+            "exp_avg_sq": old["exp_avg_sq"],
+        }
+    sparse_group = {**sparse_group, "lr": groups[0]["lr"], "params": [0]}
+    return {
+        "dense": {"state": dense_state, "param_groups": groups},
+        "table": {"state": table_state, "param_groups": [sparse_group]},
+    }

@@ -56,7 +56,7 @@ class InstructionEncoder(nn.Module):
     def __init__(self, buckets: int, dim: int, max_tokens: int) -> None:
         super().__init__()
         self.buckets = buckets
-        self.bag = nn.EmbeddingBag(buckets + 1, dim, mode="mean", padding_idx=buckets)
+        self.bag = nn.EmbeddingBag(buckets + 1, dim, mode="mean", padding_idx=buckets, sparse=True)
         self.out = nn.Sequential(nn.ReLU(), nn.Linear(dim, dim), nn.LayerNorm(dim))
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:

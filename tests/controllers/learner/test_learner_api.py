@@ -98,6 +98,37 @@ def test_save_load_gives_identical_actions_and_identical_next_update(tmp_path, o
     np.testing.assert_array_equal(a.act(obs, ids, False), b.act(obs, ids, False))
 
 
+def test_a_checkpoint_from_before_the_sparse_feature_table_loads_its_optimiser_state():
+    # Checkpoints used to hold one Adam over (critics, encoder with its feature table,
+    # actor, temperature); the table now has a SparseAdam of its own.
+    learner = small_learner()
+    t = learner.add_task("lift the red block")
+    learner.set_weights({t: 1.0})
+    learner.collect(40)
+    agent = learner.agent
+    table = agent.encoder.bag.weight
+    groups = [
+        [*agent.critic.parameters(), *agent.encoder.parameters()],
+        list(agent.actor.parameters()),
+        [agent.log_alpha],
+    ]
+    legacy = torch.optim.Adam([{"params": g} for g in groups], lr=1e-3, fused=True)
+    for g in groups:
+        for p in g:
+            p.grad = torch.randn_like(p)
+    legacy.step()
+    legacy.step()
+    agent.load_optimizer_state(legacy.state_dict())
+    moved = agent.table_optimizer.state[table]
+    assert moved["step"] == 2
+    torch.testing.assert_close(moved["exp_avg_sq"], legacy.state[table]["exp_avg_sq"])
+    for p in (q for g in groups for q in g if q is not table):
+        torch.testing.assert_close(agent.optimizer.state[p]["exp_avg"], legacy.state[p]["exp_avg"])
+    before = table.detach().clone()
+    learner.update(2)  # training goes on, the table included
+    assert not torch.equal(before, table.detach())
+
+
 def test_bad_task_and_nan_observation_fail_with_clear_messages():
     learner = small_learner()
     with pytest.raises(TaskSpecError) as err:
@@ -155,18 +186,18 @@ def test_the_objects_view_puts_the_named_objects_first_in_order():
     reach = as_task("reach the green block", lay)
     assert object_indices(stack, lay, 2).tolist() == [lay.index("red"), lay.index("blue")]
     assert object_indices(reach, lay, 2).tolist() == [lay.index("green"), -1]
-    obs = torch.arange(lay.dim, dtype=torch.float32)[None]
+    obs = torch.arange(lay.dim, dtype=torch.float32)[None] / lay.dim  # within the clip
 
     def slot(name: str) -> torch.Tensor:
         return obs[0, 7 + 15 * lay.index(name) : 7 + 15 * (lay.index(name) + 1)]
 
     # Stack: gripper, red, blue, then the mean of the rest (green alone).
-    view = learner.agent._inputs(obs, torch.from_numpy(object_indices(stack, lay, 2))[None])
+    view = learner.agent.inputs(obs, torch.from_numpy(object_indices(stack, lay, 2))[None])
     torch.testing.assert_close(
         view[0], torch.cat([obs[0, :7], slot("red"), slot("blue"), slot("green")])
     )
     # Reach green: gripper, green, an empty slot, the mean of red and blue.
-    view = learner.agent._inputs(obs, torch.from_numpy(object_indices(reach, lay, 2))[None])
+    view = learner.agent.inputs(obs, torch.from_numpy(object_indices(reach, lay, 2))[None])
     rest = (slot("red") + slot("blue")) / 2
     torch.testing.assert_close(
         view[0], torch.cat([obs[0, :7], slot("green"), torch.zeros(15), rest])
