@@ -303,6 +303,7 @@ class Learner:
             torch.from_numpy(discount).to(dev),
             torch.from_numpy(rows.astype(np.int64)).to(dev),
             torch.from_numpy(mask.astype(np.float32)).to(dev),
+            torch.randn((size, 2, ACTION_DIM), generator=self.agent.gen, device=dev),
         )
         rows_t = torch.from_numpy(present).to(dev)
         return batch, self._tokens[rows_t], self._objects[rows_t]

@@ -218,12 +218,12 @@ class Actor(nn.Module):
         return mean, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
 
     def sample(
-        self, obs: torch.Tensor, task: torch.Tensor, terms: TaskTerms, gen: torch.Generator
+        self, obs: torch.Tensor, task: torch.Tensor, terms: TaskTerms, noise: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Reparameterised sample: (action, log-prob, deterministic action)."""
+        """Reparameterised sample with standard normal ``noise (B, act_dim)``: (action,
+        log-prob, deterministic action)."""
         mean, log_std = self.distribution(obs, task, terms)
         std = log_std.exp()
-        noise = torch.randn(mean.shape, generator=gen, device=mean.device, dtype=mean.dtype)
         u = torch.addcmul(mean, std, noise)
         a = torch.tanh(u)
         # log N(u; mean, std) - sum log(1 - tanh(u)^2), the latter in a stable form; (u -

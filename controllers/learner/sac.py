@@ -31,6 +31,7 @@ class Batch(NamedTuple):
     discount: torch.Tensor  # (B,) gamma ** (steps summed in reward)
     task: torch.Tensor  # (B,) int64 row of the token table
     bc_mask: torch.Tensor  # (B,) 1.0 where behaviour cloning applies
+    noise: torch.Tensor  # (B, 2, act_dim) standard normal: the policy's samples at next_obs, obs
 
 
 class SAC(nn.Module):
@@ -167,7 +168,7 @@ class SAC(nn.Module):
         task = b.task
         actor_terms = self.actor.task_terms(e)
         with torch.no_grad():
-            next_a, next_logp, _ = self.actor.sample(b.next_obs, task, actor_terms, self.gen)
+            next_a, next_logp, _ = self.actor.sample(b.next_obs, task, actor_terms, b.noise[:, 0])
             target = self.critic_target
             target_q = (
                 target(target.obs_term(b.next_obs), next_a, task, target.task_terms(e))
@@ -181,7 +182,7 @@ class SAC(nn.Module):
         q = self.critic(obs_term, b.action, task, critic_terms)
         critic_loss = 0.5 * ((q - y) ** 2).mean(1).sum()
 
-        a, logp, det = self.actor.sample(b.obs, task, actor_terms, self.gen)
+        a, logp, det = self.actor.sample(b.obs, task, actor_terms, b.noise[:, 1])
         # The actor loss sees the critics through detached weights and terms: its gradient
         # reaches the action only.
         q_pi = self.critic(obs_term.detach(), a, task, critic_terms.detach(), frozen=True)
