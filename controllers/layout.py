@@ -203,3 +203,18 @@ class ObsLayout:
 
     def contact_right(self, obs: np.ndarray, name: str) -> np.ndarray:
         return obs[..., self._base(name) + 14]
+
+    def between_pads(self, obs: np.ndarray, name: str) -> np.ndarray:
+        """Whether object ``name`` is where a grasp holds it: between the finger pads, not
+        under them. The fingers are at least half its width apart and the pinch point (the
+        pads' centre) is not above its top. Pads pressed together on its top face touch it
+        too and hold nothing; a policy learned exactly that to score "grasped"."""
+        h = self.half_size(name)
+        dz = self.gripper_pos(obs)[..., 2] - self.obj_pos(obs, name)[..., 2]
+        return (self.gripper_opening(obs) >= 0.5 * h) & (dz <= h)
+
+    def holding(self, obs: np.ndarray, name: str) -> np.ndarray:
+        """Whether the gripper holds ``name``: both pads touch it (the contact flags are 0
+        or 1) and it is between them."""
+        touching = (self.contact_left(obs, name) > 0.5) & (self.contact_right(obs, name) > 0.5)
+        return touching & self.between_pads(obs, name)

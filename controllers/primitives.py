@@ -87,9 +87,7 @@ class Primitive:
         return np.asarray(self.layout.gripper_pos(obs), dtype=np.float64)
 
     def _holding(self, obs: np.ndarray, name: str) -> bool:
-        return bool(
-            self.layout.contact_left(obs, name) > 0.5 and self.layout.contact_right(obs, name) > 0.5
-        )
+        return bool(self.layout.holding(obs, name))
 
     def _held_object(self, obs: np.ndarray) -> str | None:
         for name in self.layout.object_names:

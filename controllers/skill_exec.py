@@ -46,7 +46,7 @@ class Part(Protocol):
 
 
 def _held(layout: ObsLayout, obs: np.ndarray, name: str) -> bool:
-    return bool(layout.contact_left(obs, name) > 0.5 and layout.contact_right(obs, name) > 0.5)
+    return bool(layout.holding(obs, name))
 
 
 def lead_in(layout: ObsLayout, name: str, args: Mapping[str, Any], obs: np.ndarray) -> list[str]:

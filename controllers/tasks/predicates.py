@@ -66,12 +66,15 @@ def _bottom(layout: ObsLayout, obs: np.ndarray, o: str) -> np.ndarray:
 
 
 def _held(layout: ObsLayout, obs: np.ndarray, o: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(held, approach)``: both pads touch ``o``; and a [0, 1] score of getting there."""
+    """``(held, approach)``: ``o`` is held (both pads touch it, and it is between them);
+    and a [0, 1] score of getting there, in which a pad's touch counts only with ``o``
+    between the pads (touching its top with closed fingers is no step towards a grasp)."""
+    between = layout.between_pads(obs, o)
     cl = layout.contact_left(obs, o)
     cr = layout.contact_right(obs, o)
-    held = (cl > CONTACT_ON) & (cr > CONTACT_ON)
+    held = (cl > CONTACT_ON) & (cr > CONTACT_ON) & between
     d = _norm(layout.obj_pos(obs, o) - layout.gripper_pos(obs))
-    approach = 0.5 * shaped(d, REACH_TOL, APPROACH_SCALE) + 0.25 * (cl + cr)
+    approach = 0.5 * shaped(d, REACH_TOL, APPROACH_SCALE) + 0.25 * (cl + cr) * between
     return held, np.maximum(approach, held)  # 1 where held; approach <= 1 elsewhere
 
 
@@ -120,7 +123,7 @@ def reach(layout: ObsLayout, obs: np.ndarray, args: Args, params: Params) -> Res
     arity=1,
     phrase="grasp the {a} block",
     keeping="keeping the {a} block grasped",
-    summary="both finger pads touch o",
+    summary="both finger pads touch o, which is between them",
 )
 def grasped(layout: ObsLayout, obs: np.ndarray, args: Args, params: Params) -> Result:
     (o,) = args

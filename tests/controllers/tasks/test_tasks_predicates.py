@@ -67,6 +67,24 @@ def test_grasped_needs_both_pads(layout, make_obs) -> None:
     assert not other[0]
 
 
+def test_pads_pressed_on_the_top_face_are_not_a_grasp(layout, make_obs) -> None:
+    # Fingers closed past each other, pads resting on the block's top: both touch it, and a
+    # policy trained on lift found this and pushed down for 40k steps instead of lifting.
+    on_top = make_obs(gripper=(-0.1, 0.0, 3 * H + 0.025), opening=-0.02, contacts={"red": HELD})
+    # Fingers half open, pads on the top face either side of the centre.
+    straddle = make_obs(gripper=(-0.1, 0.0, 3 * H + 0.025), opening=0.03, contacts={"red": HELD})
+    grasp = make_obs(gripper=(-0.1, 0.0, H), opening=0.05, contacts={"red": HELD})
+    for pred in ("grasped", "lifted"):
+        progress, success = evaluate(layout, pred, ["red"], [on_top, straddle, grasp])
+        assert success.tolist() == [False, False, pred == "grasped"]
+        assert progress[0] < progress[2] and progress[1] < progress[2]
+    assert layout.holding(np.stack([on_top, straddle, grasp]), "red").tolist() == [
+        False,
+        False,
+        True,
+    ]
+
+
 def test_released(layout, make_obs) -> None:
     states = [
         make_obs(contacts={"red": HELD}),
