@@ -55,6 +55,23 @@ def test_each_primitive_reaches_its_own_spec():
         assert compile_task(prim.spec(), env.layout).success(obs), prim.name
 
 
+def test_closed_pads_pressed_on_a_block_touch_it_but_do_not_grasp_it():
+    """The state a lift policy learned to reach instead of lifting: both pad sensors fire,
+    yet nothing is held (the scripted grasp above does satisfy ``grasped``)."""
+    env = BlocksEnv(task="grasp the red block")
+    lay = env.layout
+    grasped = compile_task(as_task("grasp the red block", lay), lay)
+    obs, _ = env.reset(seed=0)
+    for _ in range(60):
+        # Pads' bottoms 1 cm into the top face, fingers commanded closed.
+        target = lay.obj_pos(obs, "red") + np.array([0.0, 0.0, 0.04])
+        v = np.clip((target - lay.gripper_pos(obs)) * 10, -1, 1)
+        obs = env.step(np.array([*v, 1.0]))[0]
+    assert lay.contact_left(obs, "red") > 0.5 and lay.contact_right(obs, "red") > 0.5
+    assert not grasped.success(obs[None])[0]
+    assert grasped.reward(obs[None])[0] < 0.5
+
+
 def test_a_finished_chain_keeps_a_lifted_block_in_the_hand():
     """After its last primitive a chain holds still without relaxing the grasp."""
     env = BlocksEnv(task="lift the red block", max_episode_steps=100)
