@@ -22,9 +22,11 @@ from controllers.learner.text import InstructionEncoder
 
 
 class Batch(NamedTuple):
-    """One training batch; ``task`` indexes the rows of the token table given to update."""
+    """One training batch; ``task`` indexes the rows of the token table given to update.
+    ``obs`` and ``next_obs`` are raw observations as sampled, network inputs once
+    ``SAC.prepare``d (the only form ``SAC.update`` takes)."""
 
-    obs: torch.Tensor  # (B, obs_dim) raw observations
+    obs: torch.Tensor  # (B, obs_dim) observations
     action: torch.Tensor  # (B, act_dim)
     next_obs: torch.Tensor  # (B, obs_dim) the observation bootstrapped from
     reward: torch.Tensor  # (B,) relabelled for the paired task (discounted n-step sum)
