@@ -84,7 +84,37 @@ def our_config(episode_steps: int, seed: int, **kw) -> LearnerConfig:
 # --- speed --------------------------------------------------------------------------------
 
 
-def speed(updates: int, seed: int, hidden: tuple[int, ...]) -> dict[str, float]:
+MATMUL_OPS = frozenset({"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"})
+
+
+def time_split(run: Callable[[], None], updates: int) -> dict[str, float]:
+    """Milliseconds per update of ``run()`` (``updates`` updates) under torch's profiler,
+    split into matrix products, other tensor operators, and the rest (Python, optimisers'
+    bookkeeping, autograd's engine). The profiler slows everything a little; the shares
+    are what it is for."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        run()
+    events = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in events)
+    matmul = sum(e.self_cpu_time_total for e in events if e.key in MATMUL_OPS)
+    aten = sum(e.self_cpu_time_total for e in events if e.key.startswith("aten::"))
+    ms = 1e-3 / updates  # profiler times are microseconds
+    return {
+        "matmul_ms": matmul * ms,
+        "other_ops_ms": (aten - matmul) * ms,
+        "rest_ms": (total - aten) * ms,
+    }
+
+
+def speed(updates: int, seed: int, hidden: tuple[int, ...], rounds: int = 5) -> dict[str, float]:
+    """Updates per second of both learners on the same amount of replayed data.
+
+    The two are timed in alternating rounds of ``updates / rounds`` updates and each rate
+    is the median of its rounds, so that a slow spell of this shared machine hits both
+    (single back-to-back timings moved by up to 30 %).
+    """
     from stable_baselines3 import SAC
 
     task = "lift the red block"
@@ -92,9 +122,6 @@ def speed(updates: int, seed: int, hidden: tuple[int, ...]) -> dict[str, float]:
     ours.set_weights({ours.add_task(task): 1.0})
     ours.collect(5_000)
     ours.update(50)  # warm-up
-    t = time.perf_counter()
-    ours.update(updates)
-    ours_rate = updates / (time.perf_counter() - t)
 
     env = BlocksEnv(task=task, max_episode_steps=50)
     sb3 = SAC(
@@ -111,14 +138,33 @@ def speed(updates: int, seed: int, hidden: tuple[int, ...]) -> dict[str, float]:
     )
     sb3.learn(5_000)  # fills the replay with the same amount of data, no updates yet
     sb3.train(gradient_steps=50, batch_size=BATCH)
-    t = time.perf_counter()
-    sb3.train(gradient_steps=updates, batch_size=BATCH)
-    sb3_rate = updates / (time.perf_counter() - t)
-    return {
+
+    per_round = max(1, updates // rounds)
+
+    def run_ours() -> None:
+        ours.update(per_round)
+
+    def run_sb3() -> None:
+        sb3.train(gradient_steps=per_round, batch_size=BATCH)
+
+    arms = {"ours": run_ours, "sb3": run_sb3}
+    rates: dict[str, list[float]] = {name: [] for name in arms}
+    for _ in range(rounds):
+        for name, run in arms.items():
+            t = time.perf_counter()
+            run()
+            rates[name].append(per_round / (time.perf_counter() - t))
+    ours_rate = float(np.median(rates["ours"]))
+    sb3_rate = float(np.median(rates["sb3"]))
+    res = {
         "ours_updates_per_s": ours_rate,
         "sb3_updates_per_s": sb3_rate,
         "updates_per_s_ratio": ours_rate / sb3_rate,
     }
+    for name, run in arms.items():
+        for key, v in time_split(run, per_round).items():
+            res[f"{name}_{key}"] = v
+    return res
 
 
 # --- sample efficiency -----------------------------------------------------------------------
@@ -498,6 +544,7 @@ def main() -> None:
             "ratio (goal >= 3) |"
         )
         print("| --- | ---: | --- | ---: | ---: | ---: |")
+        splits = []
         for i, w in enumerate(args.widths):
             s = speed(args.updates, args.seed, (w, w))
             print(
@@ -506,9 +553,19 @@ def main() -> None:
                 f"{s['updates_per_s_ratio']:.2f} |",
                 flush=True,
             )
+            splits.append((w, s))
             res[f"speed_{w}"] = s
             if i == 0:
                 res["updates_per_s_ratio"] = s["updates_per_s_ratio"]
+        print("\nWhere an update's time goes (ms per update, under the profiler):\n")
+        print("| hidden | learner | matrix products | other operators | Python and the rest |")
+        print("| --- | --- | ---: | ---: | ---: |")
+        for w, s in splits:
+            for name in ("ours", "sb3"):
+                print(
+                    f"| {w}x{w} | {name} | {s[name + '_matmul_ms']:.2f} | "
+                    f"{s[name + '_other_ops_ms']:.2f} | {s[name + '_rest_ms']:.2f} |"
+                )
     if args.part in ("sample", "all"):
         res["steps_to_90"] = sample(
             args.out,
