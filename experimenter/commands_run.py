@@ -90,6 +90,11 @@ class Run(ExperimentOption):
                 "random_steps": self.random_steps, "device": self.device, "seed": self.seed,
             },
         )  # fmt: skip
+        # A bad learner option (a GPU this machine lacks) is refused before any experiment
+        # is recorded, not at the daemon's first training step.
+        from controllers.learner import LearnerConfig, resolve_device
+
+        resolve_device(LearnerConfig(**settings.learner).device)
         db = self.open()
         try:
             daemon = Daemon(

@@ -4,7 +4,13 @@ Imports torch and MuJoCo; ``controllers`` and ``controllers.tasks`` stay free of
 """
 
 from controllers.learner.config import LearnerConfig
-from controllers.learner.learner import CollectStats, EvalResult, Learner, train_tasks
+from controllers.learner.learner import (
+    CollectStats,
+    EvalResult,
+    Learner,
+    resolve_device,
+    train_tasks,
+)
 from controllers.learner.replay import ReplayBuffer, Source
 
 __all__ = [
@@ -14,5 +20,6 @@ __all__ = [
     "LearnerConfig",
     "ReplayBuffer",
     "Source",
+    "resolve_device",
     "train_tasks",
 ]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+
+_DEVICE = re.compile(r"cpu|auto|cuda(:\d+)?")
 
 
 @dataclass
@@ -94,6 +97,11 @@ class LearnerConfig:
             )
         if self.precision not in ("float32", "bfloat16"):
             problems.append(f"precision must be 'float32' or 'bfloat16', got {self.precision!r}")
+        if not _DEVICE.fullmatch(self.device):
+            problems.append(
+                f"device must be 'cpu', 'cuda', 'cuda:N' (N a GPU index) or 'auto', "
+                f"got {self.device!r}"
+            )
         if self.object_heads < 1:
             problems.append(f"object_heads must be >= 1, got {self.object_heads}")
         if self.batch_size < 1 or self.buffer_capacity < self.batch_size:

@@ -72,10 +72,26 @@ class EvalResult:
         return self.successes / self.episodes
 
 
-def _device(name: str) -> torch.device:
+def resolve_device(name: str) -> torch.device:
+    """``LearnerConfig.device`` -> a device this machine has (``auto``: CUDA when present).
+    Asking for a GPU that is not there fails here, with what there is, rather than deep in
+    torch at the first tensor."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    device = torch.device(name)
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(
+                f"device {name!r} asks for CUDA, but torch {torch.__version__} sees no CUDA "
+                "GPU on this machine; use device 'cpu', or 'auto' to take a GPU when there is one"
+            )
+        if device.index is not None and device.index >= count:
+            raise ValueError(
+                f"device {name!r} asks for GPU {device.index}, but this machine has {count} "
+                f"(cuda:0 .. cuda:{count - 1})"
+            )
+    return device
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
@@ -94,7 +110,7 @@ class Learner:
         self.cfg = config or LearnerConfig()
         self.scene = scene or SceneConfig()
         self.layout = self.scene.layout()
-        self.device = _device(self.cfg.device)
+        self.device = resolve_device(self.cfg.device)
         torch.manual_seed(self.cfg.seed)  # network initialisation
         self.rng = np.random.default_rng(self.cfg.seed)
         self.tasks = TaskSet(self.layout)

@@ -153,6 +153,30 @@ def test_bad_task_and_nan_observation_fail_with_clear_messages():
         LearnerConfig(conditioning="attention")  # type: ignore[arg-type]
 
 
+def test_a_device_that_is_not_there_is_refused_before_anything_is_built(tmp_path):
+    with pytest.raises(ValueError, match=r"device must be 'cpu', 'cuda', 'cuda:N'.*'tpu'"):
+        LearnerConfig(device="tpu")
+    if torch.cuda.is_available():
+        gpus = torch.cuda.device_count()
+        with pytest.raises(ValueError, match=f"asks for GPU {gpus}, but this machine has {gpus}"):
+            Learner(LearnerConfig(device=f"cuda:{gpus}"))
+    else:
+        with pytest.raises(ValueError, match=r"sees no CUDA GPU.*use device 'cpu'"):
+            Learner(LearnerConfig(device="cuda"))
+        # A CPU checkpoint asked onto a GPU that is not there fails the same way, and the
+        # checkpoint is left as it was.
+        learner = small_learner()
+        learner.set_weights({learner.add_task("reach the red block"): 1.0})
+        learner.collect(20)
+        learner.save(tmp_path / "ckpt")
+        before = (tmp_path / "ckpt" / "learner.pt").read_bytes()
+        with pytest.raises(ValueError, match="sees no CUDA GPU"):
+            Learner.load(tmp_path / "ckpt", device="cuda")
+        assert (tmp_path / "ckpt" / "learner.pt").read_bytes() == before
+        assert Learner.load(tmp_path / "ckpt").env_steps == learner.env_steps
+    assert Learner(LearnerConfig(device="auto", hidden=(8,), batch_size=4, buffer_capacity=8))
+
+
 def test_replay_fits_a_million_transitions_in_a_gibibyte_and_round_trips(tmp_path):
     buf = ReplayBuffer(capacity=100, obs_dim=52, act_dim=4, chunk=16)
     assert buf.bytes_per_transition * 1_000_000 <= 2**30
