@@ -68,8 +68,9 @@ class LearnerConfig:
     relabel_chunk: int = 16
     """Updates whose batches are sampled and relabelled together (amortises the cost)."""
     precision: Literal["float32", "bfloat16"] = "float32"
-    """Matrix products in float32, or in bfloat16 under autocast (about 1.5x the updates
-    per second at 256 wide on CPUs with AVX-512 BF16; weights and losses stay float32)."""
+    """Matrix products in float32, or in bfloat16 under autocast (weights and losses stay
+    float32). On the 2-core AMX CPUs here bfloat16 gave 1.1-1.3x the updates per second at
+    256 wide on one thread and nothing at 64-128 wide or on two threads (README)."""
     device: str = "cpu"
     """Torch device: ``cpu``, ``cuda``, ``cuda:1`` or ``auto`` (cuda when available)."""
     seed: int = 0
