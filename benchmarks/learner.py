@@ -532,11 +532,18 @@ def main() -> None:
         default="float32",
         help="our matrix products (SB3 stays float32)",
     )
+    p.add_argument(
+        "--obs-std-floor",
+        type=float,
+        default=LearnerConfig.obs_std_floor,
+        help="our smallest observation standard deviation (LearnerConfig.obs_std_floor)",
+    )
     p.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     OURS["precision"] = args.precision
+    OURS["obs_std_floor"] = args.obs_std_floor
     res: dict[str, object] = {"threads": args.threads}
     if args.part in ("speed", "all"):
         print(

@@ -59,6 +59,10 @@ class LearnerConfig:
     """Transitions per file when the replay is saved (only changed chunks are rewritten)."""
     obs_clip: float = 10.0
     """Normalised observations are clipped to this many standard deviations."""
+    obs_std_floor: float = 1e-3
+    """Smallest standard deviation an observation feature is divided by. Features that
+    barely vary in the data so far (a resting block's height: 0.001 m) otherwise blow up
+    the first time they move: at 1e-3 a block lifted 1 cm already reads +10, the clip."""
     episode_steps: int = 100
     """Control steps per collected and evaluated episode."""
     num_envs: int = 8
@@ -103,6 +107,8 @@ class LearnerConfig:
                 f"device must be 'cpu', 'cuda', 'cuda:N' (N a GPU index) or 'auto', "
                 f"got {self.device!r}"
             )
+        if not self.obs_std_floor > 0:
+            problems.append(f"obs_std_floor must be > 0, got {self.obs_std_floor}")
         if self.object_heads < 1:
             problems.append(f"object_heads must be >= 1, got {self.object_heads}")
         if self.batch_size < 1 or self.buffer_capacity < self.batch_size:

@@ -114,7 +114,7 @@ class Learner:
         torch.manual_seed(self.cfg.seed)  # network initialisation
         self.rng = np.random.default_rng(self.cfg.seed)
         self.tasks = TaskSet(self.layout)
-        self.normalizer = Normalizer(self.layout.dim, self.cfg.obs_clip)
+        self.normalizer = Normalizer(self.layout.dim, self.cfg.obs_clip, self.cfg.obs_std_floor)
         self.replay = ReplayBuffer(
             self.cfg.buffer_capacity, self.layout.dim, ACTION_DIM, self.cfg.buffer_chunk
         )

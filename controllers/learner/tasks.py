@@ -114,11 +114,12 @@ class TaskSet:
 class Normalizer:
     """Running mean and variance of observations (Chan et al. parallel update)."""
 
-    def __init__(self, dim: int, clip: float) -> None:
+    def __init__(self, dim: int, clip: float, std_floor: float = 1e-3) -> None:
         self.mean = np.zeros(dim)
         self.var = np.ones(dim)
         self.count = 1e-4
         self.clip = clip
+        self.std_floor = std_floor
 
     def update(self, batch: np.ndarray) -> None:
         b_mean, b_var, n = batch.mean(0), batch.var(0), len(batch)
@@ -129,8 +130,9 @@ class Normalizer:
         self.count = total
 
     def std(self) -> np.ndarray:
-        # Constant features (e.g. a flag never seen set) keep unit scale.
-        return np.sqrt(np.maximum(self.var, 1e-6))
+        # Features that have not varied yet (a flag never seen set) are divided by the
+        # floor, not by ~0.
+        return np.maximum(np.sqrt(self.var), self.std_floor)
 
     def state(self) -> dict[str, Any]:
         return {"mean": self.mean.tolist(), "var": self.var.tolist(), "count": self.count}

@@ -151,6 +151,24 @@ def test_bad_task_and_nan_observation_fail_with_clear_messages():
         LearnerConfig(n_step=0, precision="fp8")  # every problem is listed
     with pytest.raises(ValueError, match="'concat', 'film' or 'objects'"):
         LearnerConfig(conditioning="attention")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="obs_std_floor must be > 0, got 0"):
+        LearnerConfig(obs_std_floor=0)
+
+
+def test_a_feature_that_has_not_moved_is_scaled_by_the_floor_not_blown_up():
+    """A block resting on the table has a height that varies by micrometres; lifted 10 cm
+    it must still read as a few standard deviations, not as the clip."""
+    learner = small_learner(obs_std_floor=0.03)
+    learner.set_weights({learner.add_task("lift the red block"): 1.0})
+    learner.collect(40)  # random actions: the blocks stay on the table
+    z = int(learner.layout.obj_pos(np.arange(learner.layout.dim), "red")[2])  # red's height
+    assert learner.normalizer.std()[z] == pytest.approx(0.03)
+    obs = learner.replay.obs[:1].copy()
+    obs[0, z] += 0.10
+    learner._sync_normalizer()
+    seen = learner.agent.normalize(torch.as_tensor(obs))[0, z].item()
+    assert 2.0 < seen < 5.0  # 0.10 / 0.03 plus the rest's offset, well inside the clip
+    assert LearnerConfig().obs_std_floor == 1e-3  # the default keeps the old scaling
 
 
 def test_a_device_that_is_not_there_is_refused_before_anything_is_built(tmp_path):
