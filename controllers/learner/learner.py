@@ -384,6 +384,8 @@ class Learner:
             raise FileNotFoundError(f"no learner checkpoint at {path}")
         state = torch.load(path, map_location="cpu", weights_only=False)
         cfg_dict = dict(state["config"])
+        # Saved before the floor was a setting: keep the scaling its networks learned on.
+        cfg_dict.setdefault("obs_std_floor", 1e-3)
         if device is not None:
             cfg_dict["device"] = device
         learner = cls(LearnerConfig(**cfg_dict), pickle.loads(state["scene"]))

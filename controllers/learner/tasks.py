@@ -114,7 +114,7 @@ class TaskSet:
 class Normalizer:
     """Running mean and variance of observations (Chan et al. parallel update)."""
 
-    def __init__(self, dim: int, clip: float, std_floor: float = 1e-3) -> None:
+    def __init__(self, dim: int, clip: float, std_floor: float) -> None:
         self.mean = np.zeros(dim)
         self.var = np.ones(dim)
         self.count = 1e-4

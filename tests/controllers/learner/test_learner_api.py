@@ -98,6 +98,26 @@ def test_save_load_gives_identical_actions_and_identical_next_update(tmp_path, o
     np.testing.assert_array_equal(a.act(obs, ids, False), b.act(obs, ids, False))
 
 
+def test_a_checkpoint_from_before_the_std_floor_setting_keeps_its_scaling(tmp_path):
+    # Checkpoints saved before obs_std_floor existed were trained with a floor of 1e-3;
+    # loading them under today's default would rescale inputs under trained networks.
+    learner = small_learner(obs_std_floor=1e-3)
+    learner.set_weights({learner.add_task("lift the red block"): 1.0})
+    learner.collect(40)
+    learner.update(4)
+    learner.save(tmp_path / "ckpt")
+    path = tmp_path / "ckpt" / "learner.pt"
+    state = torch.load(path, weights_only=False)
+    del state["config"]["obs_std_floor"]
+    torch.save(state, path)
+    old = Learner.load(tmp_path / "ckpt")
+    assert old.cfg.obs_std_floor == 1e-3
+    obs = learner.replay.obs[:8].copy()
+    obs[:, learner.layout.obj_pos(np.arange(learner.layout.dim), "red")[2]] += 0.1
+    ids = np.zeros(8, dtype=np.int64)
+    np.testing.assert_array_equal(old.act(obs, ids, True), learner.act(obs, ids, True))
+
+
 def test_a_checkpoint_from_before_the_sparse_feature_table_loads_its_optimiser_state():
     # Checkpoints used to hold one Adam over (critics, encoder with its feature table,
     # actor, temperature); the table now has a SparseAdam of its own.
@@ -158,17 +178,20 @@ def test_bad_task_and_nan_observation_fail_with_clear_messages():
 def test_a_feature_that_has_not_moved_is_scaled_by_the_floor_not_blown_up():
     """A block resting on the table has a height that varies by micrometres; lifted 10 cm
     it must still read as a few standard deviations, not as the clip."""
-    learner = small_learner(obs_std_floor=0.03)
+    learner = small_learner()
     learner.set_weights({learner.add_task("lift the red block"): 1.0})
     learner.collect(40)  # random actions: the blocks stay on the table
     z = int(learner.layout.obj_pos(np.arange(learner.layout.dim), "red")[2])  # red's height
-    assert learner.normalizer.std()[z] == pytest.approx(0.03)
+    assert learner.normalizer.std()[z] == pytest.approx(LearnerConfig().obs_std_floor)
     obs = learner.replay.obs[:1].copy()
     obs[0, z] += 0.10
     learner._sync_normalizer()
     seen = learner.agent.normalize(torch.as_tensor(obs))[0, z].item()
     assert 2.0 < seen < 5.0  # 0.10 / 0.03 plus the rest's offset, well inside the clip
-    assert LearnerConfig().obs_std_floor == 1e-3  # the default keeps the old scaling
+    # The floor this learner used to have: the lifted block reads as the clip.
+    learner.normalizer.std_floor = 1e-3
+    learner._sync_normalizer()
+    assert learner.agent.normalize(torch.as_tensor(obs))[0, z].item() == pytest.approx(10.0)
 
 
 def test_a_device_that_is_not_there_is_refused_before_anything_is_built(tmp_path):
