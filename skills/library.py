@@ -10,7 +10,18 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import BindParameter, Table, bindparam, case, func, insert, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,12 +52,51 @@ def parse_skill_spec(spec: TaskSpec | Mapping[str, Any] | str, scene: SceneLike)
         raise SkillError(str(e)) from None
 
 
+def _in_scope(spec_hash: str, experiment_id: int | None) -> ColumnElement[bool]:
+    """The row of ``spec_hash`` in one scope: an experiment's own skills, or (``None``) the
+    shared library of seeded primitives and imports. One skill per spec in each scope."""
+    owner = (
+        Skill.experiment_id.is_(None)
+        if experiment_id is None
+        else Skill.experiment_id == experiment_id
+    )
+    return and_(Skill.spec_hash == spec_hash, owner)
+
+
 def find_skill(
+    session: Session,
+    *,
+    spec: TaskSpec | Mapping[str, Any] | str,
+    scene: SceneLike | None = None,
+    experiment_id: int | None = None,
+) -> SkillPublic | None:
+    """The skill for ``spec`` (same canonical spec) in one scope, or ``None``.
+
+    ``experiment_id``: that experiment's own skill; ``None``: the shared library's (seeded
+    primitives, imports). Policies belong to experiments, so what a skill's status means
+    does too: each experiment has its own skill for a spec.
+    """
+    parsed = parse_skill_spec(spec, scene if scene is not None else default_scene())
+    row = session.scalar(select(Skill).where(_in_scope(parsed.spec_hash(), experiment_id)))
+    return SkillPublic.model_validate(row) if row is not None else None
+
+
+def find_primitive(
     session: Session, *, spec: TaskSpec | Mapping[str, Any] | str, scene: SceneLike | None = None
 ) -> SkillPublic | None:
-    """The library's skill for ``spec`` (same canonical spec), or ``None``."""
+    """A scripted primitive achieving exactly ``spec``, whoever seeded it, or ``None``
+    (a controller is the same in every experiment)."""
     parsed = parse_skill_spec(spec, scene if scene is not None else default_scene())
-    row = session.scalar(select(Skill).where(Skill.spec_hash == parsed.spec_hash()))
+    row = session.scalar(
+        select(Skill)
+        .where(
+            Skill.spec_hash == parsed.spec_hash(),
+            Skill.kind == SkillKind.PRIMITIVE.value,
+            Skill.primitive.is_not(None),
+        )
+        .order_by(Skill.experiment_id.is_not(None), Skill.id)
+        .limit(1)
+    )
     return SkillPublic.model_validate(row) if row is not None else None
 
 
@@ -70,7 +120,8 @@ def add_skill(
     decision_id: int | None = None,
     parent_id: int | None = None,
 ) -> SkillPublic:
-    """Add the skill for ``spec``, or return the existing one with the same spec hash.
+    """Add the skill for ``spec``, or return the existing one with the same spec hash in the
+    same scope (``experiment_id``: that experiment's own skills; ``None``: the shared library).
 
     ``spec`` is validated against ``scene`` (default: red, green, blue) and stored in
     canonical form with its canonical instruction; ``wording`` keeps the proposer's words.
@@ -83,7 +134,7 @@ def add_skill(
     kind_, status_ = parse_kind(kind), parse_status(status)
     decider = parse_decided_by(decided_by)
     _check_execution(kind_, primitive, primitive_args, components)
-    existing = session.scalar(select(Skill).where(Skill.spec_hash == parsed.spec_hash()))
+    existing = session.scalar(select(Skill).where(_in_scope(parsed.spec_hash(), experiment_id)))
     if existing is not None:
         return SkillPublic.model_validate(existing)
     for ref in (*components, *([parent_id] if parent_id is not None else [])):
@@ -111,7 +162,7 @@ def add_skill(
             session.add(skill)
             session.flush()
     except IntegrityError:
-        winner = session.scalar(select(Skill).where(Skill.spec_hash == parsed.spec_hash()))
+        winner = session.scalar(select(Skill).where(_in_scope(parsed.spec_hash(), experiment_id)))
         if winner is None:
             raise
         return SkillPublic.model_validate(winner)
@@ -164,7 +215,14 @@ def add_skills(
     unique = list(dict.fromkeys(hashes))
     for start in range(0, len(unique), 10_000):
         chunk = unique[start : start + 10_000]
-        rows = session.execute(select(Skill.spec_hash, Skill.id).where(Skill.spec_hash.in_(chunk)))
+        owner = (
+            Skill.experiment_id.is_(None)
+            if experiment_id is None
+            else Skill.experiment_id == experiment_id
+        )
+        rows = session.execute(
+            select(Skill.spec_hash, Skill.id).where(Skill.spec_hash.in_(chunk), owner)
+        )
         ids.update({h: i for h, i in rows})
     new = {h: p for h, p in zip(hashes, parsed, strict=True) if h not in ids}
     if new:

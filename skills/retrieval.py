@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from controllers.tasks import (
@@ -65,10 +65,13 @@ def nearest_skills(
     k: int = 5,
     status: SkillStatus | str | Sequence[SkillStatus | str] | None = None,
     scene: SceneLike | None = None,
+    scope: Sequence[int | None] | None = None,
 ) -> list[Neighbour]:
     """The ``k`` library skills nearest to a subtask, best first (see the module docstring).
 
     Give ``spec`` (validated against ``scene``), ``text`` (the planner's wording), or both.
+    ``scope``: only the skills of these experiments (``None`` in it: the shared library of
+    seeded primitives and imports); default: every skill.
     """
     if spec is None and not text:
         raise SkillError("give the subtask as a spec, as text, or both")
@@ -79,12 +82,12 @@ def nearest_skills(
     given = [status] if isinstance(status, str) else list(status or DEFAULT_STATUSES)
     statuses = {parse_status(s).value for s in given}
 
+    within = _scope_filter(scope)
     ids: dict[int, None] = {}  # ordered set
     if parsed is not None:
-        exact = session.scalar(select(Skill.id).where(Skill.spec_hash == parsed.spec_hash()))
-        if exact is not None:
-            ids[exact] = None
-        ids.update(dict.fromkeys(_feature_candidates(session, parsed)))
+        exact = select(Skill.id).where(Skill.spec_hash == parsed.spec_hash(), within)
+        ids.update(dict.fromkeys(session.scalars(exact.order_by(Skill.id).limit(CANDIDATES))))
+        ids.update(dict.fromkeys(_feature_candidates(session, parsed, within)))
     else:
         ids.update(dict.fromkeys(_text_candidates(session, text or "", k)))
     if not ids:
@@ -92,16 +95,21 @@ def nearest_skills(
 
     # Score on the few columns needed; only the k winners are loaded in full.
     rows = session.execute(
-        select(Skill.id, Skill.spec, Skill.instruction, Skill.wording, Skill.status).where(
-            Skill.id.in_(list(ids))
-        )
+        select(
+            Skill.id,
+            Skill.spec,
+            Skill.instruction,
+            Skill.wording,
+            Skill.status,
+            Skill.experiment_id,
+        ).where(Skill.id.in_(list(ids)))
     )
     query_text = text or (canonical_instruction(parsed) if parsed is not None else "")
     query_atoms = _weighted_atoms(parsed.model_dump(exclude_none=True)) if parsed else {}
     query_words = words(query_text)
     scored: list[tuple[float, float, float, int]] = []
-    for skill_id, skill_spec, instruction, wording, skill_status in rows:
-        if skill_status not in statuses:
+    for skill_id, skill_spec, instruction, wording, skill_status, owner in rows:
+        if skill_status not in statuses or (scope is not None and owner not in set(scope)):
             continue
         text_score = _dice(query_words, words(f"{instruction} {wording or ''}"))
         if parsed is not None:
@@ -135,15 +143,25 @@ def _text_candidates(session: Session, text: str, k: int) -> list[int]:
     return [i for i, _ in hits]
 
 
-def _feature_candidates(session: Session, spec: TaskSpec) -> list[int]:
-    """Ids of the skills sharing the most (weighted) atoms with ``spec``."""
+def _scope_filter(scope: Sequence[int | None] | None) -> ColumnElement[bool]:
+    """Skills of the experiments in ``scope`` (``None`` in it: the shared library)."""
+    if scope is None:
+        return true()
+    owners = [e for e in scope if e is not None]
+    shared = Skill.experiment_id.is_(None) if None in scope else false()
+    return or_(Skill.experiment_id.in_(owners), shared) if owners else shared
+
+
+def _feature_candidates(session: Session, spec: TaskSpec, within: ColumnElement[bool]) -> list[int]:
+    """Ids of the skills (in scope) sharing the most (weighted) atoms with ``spec``."""
     final = {f"final:{atom_key(a)}" for a in spec.stages[-1].all}
     anywhere = {f"atom:{atom_key(a)}" for a in spec.atoms()}
     weight = case((SkillFeature.feature.in_(sorted(final)), 3), else_=2)
     total = func.sum(weight)
     query = (
         select(SkillFeature.skill_id)
-        .where(SkillFeature.feature.in_(sorted(final | anywhere)))
+        .join(Skill, Skill.id == SkillFeature.skill_id)
+        .where(SkillFeature.feature.in_(sorted(final | anywhere)), within)
         .group_by(SkillFeature.skill_id)
         .order_by(total.desc(), SkillFeature.skill_id)
         .limit(CANDIDATES)

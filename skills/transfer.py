@@ -179,7 +179,12 @@ def import_library(
     added = 0
     with session.begin_nested():  # any failure below undoes the partial import
         for entry in order:
-            before = session.scalar(select(Skill.id).where(Skill.spec_hash == _hash(entry, names)))
+            # Imports join the shared library (no experiment), deduplicated there.
+            before = session.scalar(
+                select(Skill.id).where(
+                    Skill.spec_hash == _hash(entry, names), Skill.experiment_id.is_(None)
+                )
+            )
             skill = add_skill(
                 session,
                 spec=entry.spec,

@@ -64,14 +64,28 @@ def _run(engine: Engine, action: str, revision: str) -> None:
     # One transaction that takes the write lock first, so two processes starting at once
     # migrate one after the other instead of failing.
     options = {BEGIN_OPTION: "IMMEDIATE"}
-    with engine.connect().execution_options(**options) as conn, conn.begin():
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
-        cfg.attributes["connection"] = conn
-        if action == "upgrade":
-            command.upgrade(cfg, revision)
-        else:
-            command.downgrade(cfg, revision)
+    with engine.connect().execution_options(**options) as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite's procedure for changing a table's constraints (a copy of the table,
+            # sqlite.org/lang_altertable.html#otheralter): foreign keys off, outside the
+            # transaction (the pragma is a no-op inside one), checked before committing.
+            # Dropping the old table would otherwise cascade into its children.
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
+                cfg.attributes["connection"] = conn
+                if action == "upgrade":
+                    command.upgrade(cfg, revision)
+                else:
+                    command.downgrade(cfg, revision)
+                if sqlite and (bad := conn.exec_driver_sql("PRAGMA foreign_key_check").all()):
+                    raise RuntimeError(f"migration broke {len(bad)} foreign key(s): {bad[:5]}")
+        finally:
+            if sqlite:
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 
 def upgrade(engine: Engine, revision: str = "head") -> list[str]:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -41,8 +42,8 @@ class Skill(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    spec_hash: Mapped[str] = mapped_column(String(16), unique=True)
-    """``TaskSpec.spec_hash()``: one skill per spec."""
+    spec_hash: Mapped[str] = mapped_column(String(16), index=True)
+    """``TaskSpec.spec_hash()``: one skill per spec in each scope (``experiment_id``)."""
     spec: Mapped[dict[str, Any]] = mapped_column(JSONType)
     """The spec in canonical form."""
     instruction: Mapped[str] = mapped_column(Text)
@@ -59,7 +60,8 @@ class Skill(Base):
     experiment_id: Mapped[int | None] = mapped_column(
         ForeignKey("experiments.id", ondelete="SET NULL"), index=True
     )
-    """The experiment that introduced the skill (none for imported or seeded skills)."""
+    """The experiment whose skill this is (its status, evaluations and policy are that
+    experiment's); none for the shared library: seeded primitives and imported skills."""
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
     """The proposal that introduced it."""
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id", ondelete="SET NULL"))
@@ -77,6 +79,13 @@ class Skill(Base):
     evaluated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     env_steps: Mapped[int | None] = mapped_column(BigInteger)
     """Environment steps of the experiment at the newest evaluation."""
+
+
+# One skill per spec in each scope: an experiment's own skills (policies belong to experiments,
+# so what a skill's status means does too) and the shared library (seeded primitives, imports)
+# as scope 0. An expression index, so that SQLite and PostgreSQL both treat "no experiment" as
+# one scope (migration 0005).
+Index("uq_skills_scope_spec", func.coalesce(Skill.experiment_id, 0), Skill.spec_hash, unique=True)
 
 
 class SkillFeature(Base):

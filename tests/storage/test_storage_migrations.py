@@ -61,3 +61,34 @@ def test_models_match_the_migrations(db: Database) -> None:
         )
         diff = compare_metadata(context, Base.metadata)
     assert diff == [], "models and migrations differ; write a migration (storage/migrate.py)"
+
+
+def test_skills_per_experiment_migration_keeps_every_row(empty_db: Database) -> None:
+    """0005 copies the skills table on SQLite: nothing hanging off a skill may be lost (with
+    foreign keys on, dropping the old table would cascade into features and evaluations),
+    search still finds the skills, and afterwards two experiments may hold the same spec."""
+    import skills
+    from storage import runs
+    from storage.models import Evaluation, SkillFeature
+
+    db = empty_db
+    upgrade(db.engine, "0004")
+    reach = {"stages": [{"all": [{"pred": "reach", "args": ["red"]}]}]}
+    with db.session() as s:
+        first = runs.create_experiment(s, name="first", planner_backend="offline").id
+        k = skills.add_skill(s, spec=reach, wording="touch the red cube", experiment_id=first)
+        skills.set_status(s, skill_id=k.id, status="training", decided_by="planner", reason="t")
+        skills.record_evaluation(
+            s, skill_id=k.id, episodes=10, successes=7, env_steps=100, experiment_id=first
+        )
+    with db.reader() as s:
+        features = s.query(SkillFeature).count()
+    upgrade(db.engine)
+    with db.session() as s:
+        assert s.query(SkillFeature).count() == features > 0
+        assert s.query(Evaluation).count() == 1
+        assert [h.skill.id for h in skills.search_skills(s, query="cube")] == [k.id]
+        second = runs.create_experiment(s, name="second", planner_backend="offline").id
+        own = skills.add_skill(s, spec=reach, experiment_id=second)
+        assert own.id != k.id and own.status == "proposed"
+        assert skills.add_skill(s, spec=reach, experiment_id=second).id == own.id
