@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.artifacts import ArtifactStore
@@ -264,16 +264,45 @@ def record_episode(
     video_sha256: str | None = None,
     experiment_id: int | None = None,
     iteration_id: int | None = None,
+    env_step: int | None = None,
 ) -> Episode:
-    """One episode's metadata; its arrays and video are artifacts."""
+    """One episode's metadata; its arrays and video are artifacts. ``env_step``: for a
+    collected episode, the learner's env steps when its collection round began."""
     episode = Episode(
         steps=steps, total_return=total_return, success=success, purpose=purpose, seed=seed,
         skill_id=skill_id, data_sha256=data_sha256, video_sha256=video_sha256,
-        experiment_id=experiment_id, iteration_id=iteration_id,
+        experiment_id=experiment_id, iteration_id=iteration_id, env_step=env_step,
     )  # fmt: skip
     session.add(episode)
     session.flush()
     return episode
+
+
+def discard_collected_episodes(session: Session, *, experiment_id: int, from_env_step: int) -> int:
+    """Delete the experiment's collected episodes whose round began at or after
+    ``from_env_step`` (rows of data the learner lost in a crash, about to be collected
+    again); returns how many. Rows without ``env_step`` are kept."""
+    result = session.execute(
+        delete(Episode)
+        .where(
+            Episode.experiment_id == experiment_id,
+            Episode.purpose.like("collect%"),
+            Episode.env_step >= from_env_step,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def collected_steps(session: Session, *, experiment_id: int) -> int:
+    """Env steps in the experiment's collected episodes (equal to the learner's env steps
+    and its replay's transitions when nothing was lost or recorded twice)."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(Episode.steps), 0)).where(
+            Episode.experiment_id == experiment_id, Episode.purpose.like("collect%")
+        )
+    )
+    return int(total or 0)
 
 
 def record_checkpoint(

@@ -99,6 +99,10 @@ class Episode(Base):
     """collect (training data), evaluate, rollout (policy rollouts for review)."""
     seed: Mapped[int | None] = mapped_column(BigInteger)
     steps: Mapped[int] = mapped_column(Integer)
+    env_step: Mapped[int | None] = mapped_column(BigInteger)
+    """Collected episodes: the learner's env steps when their collection round began (its
+    transitions follow in the replay). Rows at or past the learner's saved count were not
+    saved with it; collection removes them before it collects again after a crash."""
     total_return: Mapped[float] = mapped_column(Float, default=0.0)
     success: Mapped[bool] = mapped_column(Boolean, default=False)
     data_sha256: Mapped[str | None] = mapped_column(ForeignKey("artifacts.sha256"))
