@@ -10,7 +10,7 @@ Backends (``gemini``, ``openai``, ``offline``, ``replay``) are registered in
 ``planner.backends``; the answers are the Pydantic models of ``planner.schemas``.
 """
 
-from experimenter.planner.armour import Answer, Planner, RetryPolicy
+from experimenter.planner.armour import Answer, Planner, PlannerStopped, RetryPolicy
 from experimenter.planner.backends import BACKENDS, make_backend, register
 from experimenter.planner.budget import Budget, BudgetExhausted
 from experimenter.planner.config import ModelPrice, PlannerSettings
@@ -62,6 +62,7 @@ __all__ = [
     "ModelPrice",
     "Planner",
     "PlannerSettings",
+    "PlannerStopped",
     "Progress",
     "Proposals",
     "ProposeInput",

@@ -102,7 +102,19 @@ class PlannerSettings(BaseSettings):
         "stops) or offline (answer the rest with the offline backend).",
     )
     # --- fault handling -------------------------------------------------------------------
-    timeout_s: float = Field(default=60.0, gt=0, description="Seconds per HTTP request.")
+    timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds one HTTP request may take (at most what is left of the "
+        "question's time).",
+    )
+    question_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds one question may take in all: every attempt, the backoffs "
+        "between them and the repair re-ask. When they are spent the offline rules answer, "
+        "and for the rest of the iteration the backend is not asked again.",
+    )
     retries: int = Field(
         default=3, ge=0, le=10, description="Retries of a call on 429, 5xx and timeouts."
     )

@@ -4,6 +4,11 @@ The armour hands a ``DecisionRecord`` to a ``Recorder`` after each call, whateve
 (an answer, an invalid answer, a failure, a cache hit, a refusal by budget). The
 ``DatabaseRecorder`` writes it with its images (as artifacts) in its own transaction, so a
 crash later in the iteration keeps what the planner was asked and what it cost.
+
+The rows are also the ledger of the planner's budgets: ``planner_spend`` sums an
+experiment's calls, tokens and dollars from them, so a restarted planner carries on counting
+(``Recorder.usage``) and ``experimenter status`` shows the dollars of a call as soon as it is
+recorded, not at the end of the iteration.
 """
 
 from __future__ import annotations
@@ -16,11 +21,22 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import BaseModel
+from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.orm import Session
 
+from experimenter.planner.budget import Spend
 from experimenter.planner.inputs import Image
 from storage import Database, runs
+from storage.models import Decision, Experiment
 
 REPLAY_FORMAT = "experimenter-decisions"
+
+LOCAL_BACKENDS = ("offline", "replay")
+"""Backends whose rows are not calls to a model: they count against no budget."""
+NOT_SENT = "not sent: "
+"""How the error of a call refused by a budget starts (no request went out)."""
+_OLD_REFUSAL = "planner % budget spent:%"
+"""Refusals recorded before ``NOT_SENT`` existed."""
 
 
 @dataclass(frozen=True)
@@ -43,10 +59,45 @@ class DecisionRecord:
     cache_hit: bool = False
 
 
+def is_call(d: DecisionRecord) -> bool:
+    """Whether a decision is a request that went out to a remote backend (counted as a call;
+    its tokens and dollars are counted whatever it is)."""
+    return (
+        d.backend not in LOCAL_BACKENDS
+        and not d.cache_hit
+        and not (d.error or "").startswith(NOT_SENT)
+    )
+
+
+def planner_spend(session: Session, *, experiment_id: int) -> Spend:
+    """Calls, tokens and dollars of an experiment's planner calls, from its decisions rows."""
+    remote = Decision.backend.not_in(LOCAL_BACKENDS)
+    sent = (
+        remote
+        & Decision.cache_hit.is_(False)
+        & or_(
+            Decision.error.is_(None),
+            ~Decision.error.startswith(NOT_SENT, autoescape=True)
+            & ~Decision.error.like(_OLD_REFUSAL),
+        )
+    )
+    row = session.execute(
+        select(
+            func.coalesce(func.sum(case((sent, 1), else_=0)), 0),
+            func.coalesce(func.sum(Decision.tokens_in + Decision.tokens_out), 0),
+            func.coalesce(func.sum(Decision.dollars), 0.0),
+        ).where(Decision.experiment_id == experiment_id, remote)
+    ).one()
+    return Spend(calls=int(row[0]), tokens=int(row[1]), dollars=float(row[2]))
+
+
 class Recorder(Protocol):
     def record(self, decision: DecisionRecord) -> int | None:
         """Store ``decision``; its id if it has one."""
         ...
+
+    # A recorder may also have ``usage() -> Spend``: what earlier planners recorded through
+    # it, which a new planner starts its budget from.
 
 
 @dataclass
@@ -58,6 +109,14 @@ class MemoryRecorder:
     def record(self, decision: DecisionRecord) -> int | None:
         self.decisions.append(decision)
         return len(self.decisions)
+
+    def usage(self) -> Spend:
+        remote = [d for d in self.decisions if d.backend not in LOCAL_BACKENDS]
+        return Spend(
+            calls=sum(is_call(d) for d in remote),
+            tokens=sum(d.tokens_in + d.tokens_out for d in remote),
+            dollars=sum(d.dollars for d in remote),
+        )
 
 
 @dataclass
@@ -100,7 +159,23 @@ class DatabaseRecorder:
                 experiment_id=self.experiment_id,
                 iteration_id=self.iteration_id,
             )
+            if decision.dollars > 0 and self.experiment_id is not None:
+                # The experiment's dollars as soon as they are spent, for the status and
+                # the dashboard (the loop writes its own total at iteration boundaries).
+                total = planner_spend(s, experiment_id=self.experiment_id).dollars
+                s.execute(
+                    update(Experiment)
+                    .where(Experiment.id == self.experiment_id, Experiment.dollars_used < total)
+                    .values(dollars_used=total)
+                )
             return row.id
+
+    def usage(self) -> Spend:
+        """What this experiment's planner calls used so far (nothing without an experiment)."""
+        if self.experiment_id is None:
+            return Spend()
+        with self.db.reader() as s:
+            return planner_spend(s, experiment_id=self.experiment_id)
 
 
 class RecordedAnswer(BaseModel):

@@ -19,11 +19,14 @@ from typing import Any
 import openai
 
 from experimenter.planner.backends.base import (
+    READ_ERRORS,
+    MalformedReply,
     PermanentError,
     Reply,
     Request,
     TransientError,
     Usage,
+    quote_body,
 )
 from experimenter.planner.backends.transport import TRANSPORT_ERRORS, is_retryable_status
 from experimenter.planner.config import PlannerSettings
@@ -53,6 +56,11 @@ class OpenAIBackend:
     max_output_tokens: int = 4096
     name: str = "openai"
     remote: bool = True
+
+    @property
+    def max_reply_tokens(self) -> int:
+        """The most output tokens one answer can be billed for (``max_tokens``)."""
+        return self.max_output_tokens
 
     @classmethod
     def from_settings(cls, settings: PlannerSettings) -> OpenAIBackend:
@@ -93,6 +101,7 @@ class OpenAIBackend:
                 messages=messages,
                 response_format=response_format,
                 max_tokens=self.max_output_tokens,
+                timeout=request.timeout_s if request.timeout_s is not None else openai.NOT_GIVEN,
             )
         except openai.APIStatusError as e:
             message = f"openai-compatible {self.model}: HTTP {e.status_code}: {e.message}"
@@ -101,14 +110,47 @@ class OpenAIBackend:
             raise PermanentError(message) from e
         except _TRANSIENT as e:
             raise TransientError(f"openai-compatible {self.model}: {type(e).__name__}: {e}") from e
-        choice = completion.choices[0] if completion.choices else None
-        text = choice.message.content if choice is not None else None
-        usage = completion.usage
+        except READ_ERRORS as e:
+            # The client's json.loads on a truncated body (JSONDecodeError keeps the text).
+            doc = getattr(e, "doc", None)
+            raise MalformedReply(
+                f"openai-compatible {self.model}: the reply is not a chat completion "
+                f"({type(e).__name__}: {e})",
+                body=quote_body(doc) if isinstance(doc, str | bytes) else None,
+            ) from e
+        return self._read(completion)
+
+    def _read(self, completion: Any) -> Reply:
+        """The answer in ``completion``. The client builds its result without validating it
+        and hands back the text itself when the body is not JSON (an HTML page): whatever is
+        not a chat completion with a text message is a ``MalformedReply``."""
+        if not isinstance(completion, openai.types.chat.ChatCompletion):
+            raise MalformedReply(
+                f"openai-compatible {self.model}: the reply is not a chat completion "
+                f"(a {type(completion).__name__})",
+                body=quote_body(completion),
+            )
+        try:
+            choices = completion.choices
+            choice = choices[0] if choices else None
+            text = choice.message.content if choice is not None else None
+            if text is not None and not isinstance(text, str):
+                raise TypeError(f"message content is a {type(text).__name__}, not text")
+            usage = completion.usage
+            tokens = Usage(
+                tokens_in=int(usage.prompt_tokens or 0) if usage else 0,
+                tokens_out=int(usage.completion_tokens or 0) if usage else 0,
+            )
+            reason = choice.finish_reason if choice is not None else None
+            model = completion.model if isinstance(completion.model, str) else None
+        except READ_ERRORS as e:
+            raise MalformedReply(
+                f"openai-compatible {self.model}: the reply is not a chat completion "
+                f"({type(e).__name__}: {e})",
+                body=quote_body(completion.model_dump_json(warnings=False)),
+            ) from e
         return Reply(
-            text=text or f"(no text; finish reason {choice.finish_reason if choice else None})",
-            usage=Usage(
-                tokens_in=usage.prompt_tokens if usage else 0,
-                tokens_out=usage.completion_tokens if usage else 0,
-            ),
-            model=completion.model or self.model,
+            text=text or f"(no text; finish reason {reason})",
+            usage=tokens,
+            model=model or self.model,
         )
