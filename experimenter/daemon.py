@@ -31,7 +31,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from controllers.tasks import as_task
 from experimenter.graph.settings import LoopSettings
-from experimenter.planner import BudgetExhausted, DatabaseRecorder, Planner, PlannerSettings
+from experimenter.planner import (
+    BudgetExhausted,
+    DatabaseRecorder,
+    Planner,
+    PlannerSettings,
+    PlannerStopped,
+)
 from storage import Database, commands, runs
 
 log = logging.getLogger(__name__)
@@ -306,7 +312,10 @@ class Daemon:
             planner_settings = planner_settings.model_copy(
                 update={"max_dollars": self.settings.max_usd}
             )
-        planner = Planner.from_settings(planner_settings, recorder=recorder)
+        # should_stop: a signal ends a planner call in flight too, not only the nodes.
+        planner = Planner.from_settings(
+            planner_settings, recorder=recorder, should_stop=self.should_stop
+        )
         config = LearnerConfig(**{"seed": 0, **self.settings.learner})
         store = LearnerStore(self.home / "experiments" / str(exp_id) / "learner", config)
         summaries: list[str] = []
@@ -330,7 +339,8 @@ class Daemon:
             else:
                 values = LoopState(**snapshot.values)
                 ctx.wall_base = values.wall_seconds
-                planner.budget.dollars = values.dollars
+                # Calls, tokens and dollars come back from the decisions rows (Planner).
+                planner.budget.dollars = max(planner.budget.dollars, values.dollars)
                 if not snapshot.next:
                     prior = values.stop_reason or "finished"
                     again = replace(values, stop_reason=None)
@@ -363,7 +373,7 @@ class Daemon:
                         if self.should_stop():
                             break
                         inp = Command(resume="reviewed")
-            except StopRequested:
+            except (StopRequested, PlannerStopped):
                 pass
             except BudgetExhausted as e:
                 reason = str(e)
