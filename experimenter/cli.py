@@ -165,6 +165,15 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"experimenter: {e}", file=sys.stderr)
         return 2
+    except Exception as e:
+        # A full disk (no space, a quota, a file-size limit) is one line, not a traceback:
+        # every save is atomic, so running the same command again once there is room is safe.
+        from experimenter.learner_store import disk_full, disk_full_line
+
+        if disk_full(e) is None:
+            raise
+        print(f"experimenter: {disk_full_line(e)}", file=sys.stderr)
+        return 1
     return 0
 
 

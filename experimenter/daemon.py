@@ -282,10 +282,31 @@ class Daemon:
             beat.start()
             try:
                 return self._run()
+            except Exception as e:
+                from experimenter.learner_store import disk_full
+
+                if disk_full(e) is None:
+                    raise
+                raise self._disk_full(e) from None
             finally:
                 done.set()
                 for sig, handler in old.items():
                     signal.signal(sig, handler)
+
+    def _disk_full(self, e: BaseException) -> Exception:
+        """A write failed for lack of room: the experiment is marked failed (when the database
+        still takes a row) and the caller gets ``DiskFull`` with one line to show. What was
+        stored stays as it was; the same command continues once there is room."""
+        from experimenter.learner_store import DiskFull, disk_full_line
+
+        line = disk_full_line(e, default=self.home)
+        try:
+            with self.db.session() as s:
+                runs.set_experiment_status(s, experiment_id=self.experiment_id, status="failed")
+        except Exception as again:  # the database is on the full disk too
+            log.debug("could not mark experiment %d failed: %s", self.experiment_id, again)
+        log.debug("disk full", exc_info=e)
+        return DiskFull(line)
 
     def _run(self) -> RunReport:
         import torch

@@ -14,6 +14,7 @@ every stored transition, whoever collected it::
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 from collections.abc import Callable, Mapping, Sequence
@@ -95,12 +96,24 @@ def resolve_device(name: str) -> torch.device:
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
+    """``obj`` to ``path`` through ``path.tmp`` (fsynced, then renamed): a crash leaves the old
+    file or the new one, never half of one; a failed write (a full disk) removes the
+    temporary file and raises the ``OSError`` with its errno.
+
+    torch serialises into memory first: written by torch itself, a full disk surfaces as a
+    ``RuntimeError`` that no longer says why."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(buffer.getbuffer())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class Learner:

@@ -33,12 +33,18 @@ class Source(IntEnum):
 
 
 def _atomic_write(path: Path, write: object) -> None:
+    """``write(f)`` into ``path.tmp``, fsynced, then renamed to ``path``; on any error (a full
+    disk) the temporary file is removed and the error raised."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        write(f)  # type: ignore[operator]
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            write(f)  # type: ignore[operator]
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class ReplayBuffer:

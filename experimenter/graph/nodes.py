@@ -360,6 +360,15 @@ def collect(ctx: Context, state: LoopState) -> Update:
     from experimenter.executor import CollectJob, split_steps
 
     learner = ctx.learners.get()
+    # Rows of rounds the learner's checkpoint lacks (a crash after they were committed, before
+    # the learner was saved): their data is gone from the replay and is collected again.
+    with ctx.db.session() as s:
+        stale = runs.discard_collected_episodes(
+            s, experiment_id=ctx.experiment_id, from_env_step=learner.env_steps
+        )
+    if stale:
+        log.info("collect: %d episode rows past the learner's %d env steps discarded (redone)",
+                 stale, learner.env_steps)  # fmt: skip
     ids = _task_ids(ctx, [int(k) for k in state.weights])
     learner.set_weights({ids[int(k)]: w for k, w in state.weights.items()})
     remaining = state.collect_target - learner.env_steps
@@ -393,14 +402,21 @@ def collect(ctx: Context, state: LoopState) -> Update:
             before = learner.env_steps
             step_job = CollectJob(job.skill_id, job.task_id, round_steps, job.parts, job.noise,
                                   job.label)  # fmt: skip
-            episodes = ctx.executor.collect(learner, step_job)
-            with ctx.db.session() as s:
-                for e in episodes:
-                    runs.record_episode(
-                        s, steps=e.steps, total_return=e.total_return, success=e.success,
-                        purpose=f"collect:{e.label}", skill_id=e.skill_id,
-                        experiment_id=ctx.experiment_id, iteration_id=state.iteration_id,
-                    )  # fmt: skip
+            try:
+                episodes = ctx.executor.collect(learner, step_job)
+                with ctx.db.session() as s:
+                    for e in episodes:
+                        runs.record_episode(
+                            s, steps=e.steps, total_return=e.total_return, success=e.success,
+                            purpose=f"collect:{e.label}", skill_id=e.skill_id,
+                            experiment_id=ctx.experiment_id, iteration_id=state.iteration_id,
+                            env_step=before,
+                        )  # fmt: skip
+            except BaseException:
+                # The learner may hold a round the database does not: it must never be
+                # saved (the daemon saves it on the way out); the last checkpoint is reloaded.
+                ctx.learners.drop()
+                raise
             bar.update(learner.env_steps - before)
     return _save_learner(ctx, state)
 
