@@ -31,6 +31,7 @@ from controllers.tasks.validate import SceneLike
 from skills.errors import SkillError, UnknownSkill
 from skills.features import spec_features
 from skills.schemas import EvaluationCreate, EvaluationPublic, SkillPublic
+from skills.stats import wilson_lower
 from skills.status import check_transition, parse_decided_by, parse_kind, parse_status
 from storage.enums import DecidedBy, SkillKind, SkillStatus
 from storage.models import Evaluation, Skill, SkillComponent, SkillFeature, SkillStatusChange
@@ -429,6 +430,7 @@ def _update_summaries(
         .values(
             evaluations=table.c.evaluations + bindparam("n"),
             success_rate=rate,
+            success_lower=bindparam("lower"),
             best_success_rate=case(
                 (func.coalesce(table.c.best_success_rate, -1.0) < top, top),
                 else_=table.c.best_success_rate,
@@ -444,6 +446,7 @@ def _update_summaries(
                 "sid": sid,
                 "n": counts[sid],
                 "rate": item.successes / item.episodes,
+                "lower": wilson_lower(item.successes, item.episodes),
                 "top": best[sid],
                 "steps": item.env_steps,
                 "when": when,

@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from skills.stats import wilson_lower
 
 
 class _View(BaseModel):
@@ -29,9 +31,15 @@ class SkillPublic(_View):
     primitive: str | None = Field(description="Scripted controller of a primitive skill.")
     primitive_args: dict[str, Any] | None
     stages: int
-    experiment_id: int | None = Field(description="Experiment that introduced the skill.")
+    experiment_id: int | None = Field(
+        description="The experiment whose skill this is; null: the shared library."
+    )
     evaluations: int = Field(description="Number of evaluations recorded.")
     success_rate: float | None = Field(description="Success rate of the newest evaluation.")
+    success_lower: float | None = Field(
+        default=None,
+        description="Wilson 95 % lower bound of the newest evaluation's success rate.",
+    )
     best_success_rate: float | None
     env_steps: int | None = Field(description="Experiment env steps at the newest evaluation.")
     evaluated_at: datetime | None
@@ -73,6 +81,11 @@ class EvaluationPublic(_View):
     mean_return: float | None
     env_steps: int
     created_at: datetime
+
+    @computed_field(description="Wilson 95 % lower bound of the success rate.")  # type: ignore[prop-decorator]
+    @property
+    def success_lower(self) -> float:
+        return wilson_lower(self.successes, self.episodes)
 
 
 class EvaluationCreate(BaseModel):

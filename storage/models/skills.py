@@ -75,6 +75,9 @@ class Skill(Base):
     evaluations: Mapped[int] = mapped_column(Integer, default=0)
     success_rate: Mapped[float | None] = mapped_column(Float, index=True)
     """Success rate of the newest evaluation."""
+    success_lower: Mapped[float | None] = mapped_column(Float)
+    """Wilson 95 % lower bound of the newest evaluation's success rate (what promotion must
+    clear; migration 0005)."""
     best_success_rate: Mapped[float | None] = mapped_column(Float)
     evaluated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     env_steps: Mapped[int | None] = mapped_column(BigInteger)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -67,6 +68,8 @@ def test_skills_per_experiment_migration_keeps_every_row(empty_db: Database) -> 
     """0005 copies the skills table on SQLite: nothing hanging off a skill may be lost (with
     foreign keys on, dropping the old table would cascade into features and evaluations),
     search still finds the skills, and afterwards two experiments may hold the same spec."""
+    from sqlalchemy import text
+
     import skills
     from storage import runs
     from storage.models import Evaluation, SkillFeature
@@ -74,21 +77,46 @@ def test_skills_per_experiment_migration_keeps_every_row(empty_db: Database) -> 
     db = empty_db
     upgrade(db.engine, "0004")
     reach = {"stages": [{"all": [{"pred": "reach", "args": ["red"]}]}]}
-    with db.session() as s:
-        first = runs.create_experiment(s, name="first", planner_backend="offline").id
-        k = skills.add_skill(s, spec=reach, wording="touch the red cube", experiment_id=first)
-        skills.set_status(s, skill_id=k.id, status="training", decided_by="planner", reason="t")
-        skills.record_evaluation(
-            s, skill_id=k.id, episodes=10, successes=7, env_steps=100, experiment_id=first
+    with db.engine.begin() as c:  # rows as 0004 knew them (the models are at the head)
+        exp = c.execute(
+            text(
+                "INSERT INTO experiments (name, status, planner_backend, config, budgets, "
+                "env_steps_used, wall_seconds_used, dollars_used, created_at) VALUES ("
+                "'first', 'running', 'offline', '{}', '{}', 0, 0, 0, '2026-01-01') RETURNING id"
+            )
+        ).scalar_one()
+        sid = c.execute(
+            text(
+                "INSERT INTO skills (spec_hash, spec, instruction, wording, description, kind, "
+                "status, stages, experiment_id, created_at, updated_at, evaluations) VALUES ("
+                "'cd49a3ca764ed391', :spec, 'reach the red block', 'touch the red cube', '', "
+                "'learned', 'training', 1, :exp, '2026-01-01', '2026-01-01', 1) RETURNING id"
+            ),
+            {"spec": json.dumps(reach), "exp": exp},
+        ).scalar_one()
+        c.execute(
+            text(
+                "INSERT INTO skill_features (skill_id, feature) VALUES (:k, 'obj:red'), "
+                "(:k, 'pred:reach')"
+            ),
+            {"k": sid},
         )
-    with db.reader() as s:
-        features = s.query(SkillFeature).count()
+        c.execute(
+            text(
+                "INSERT INTO evaluations (skill_id, experiment_id, episodes, successes, "
+                "success_rate, env_steps, created_at) VALUES (:k, :exp, 10, 7, 0.7, 100, "
+                "'2026-01-01')"
+            ),
+            {"k": sid, "exp": exp},
+        )
     upgrade(db.engine)
     with db.session() as s:
-        assert s.query(SkillFeature).count() == features > 0
+        assert s.query(SkillFeature).count() == 2
         assert s.query(Evaluation).count() == 1
-        assert [h.skill.id for h in skills.search_skills(s, query="cube")] == [k.id]
+        assert [h.skill.id for h in skills.search_skills(s, query="cube")] == [sid]
+        first = skills.find_skill(s, spec=reach, experiment_id=exp)
+        assert first is not None and first.id == sid
         second = runs.create_experiment(s, name="second", planner_backend="offline").id
         own = skills.add_skill(s, spec=reach, experiment_id=second)
-        assert own.id != k.id and own.status == "proposed"
+        assert own.id != sid and own.status == "proposed"
         assert skills.add_skill(s, spec=reach, experiment_id=second).id == own.id

@@ -7,6 +7,9 @@ first one's as learned. The unique constraint on ``spec_hash`` becomes a unique 
 library (seeded primitives, imports: no experiment) as scope 0. Lookups by spec alone
 (retrieval's exact match) keep a plain index on ``spec_hash``.
 
+Skills also get ``success_lower``, the Wilson 95 % lower bound of the newest evaluation's
+success rate: a skill is promoted on the bound, and lists and pages show it.
+
 SQLite cannot drop a constraint: the table is copied (Alembic's batch mode) with foreign
 keys off (``storage.migrate`` turns them off around SQLite migrations and checks them
 before committing), and the full-text triggers of 0002, which go with the old table, are
@@ -65,6 +68,7 @@ def upgrade() -> None:
         with op.batch_alter_table("skills", recreate="always") as batch:
             batch.drop_constraint("uq_skills_spec_hash", type_="unique")
         _fts_triggers()
+    op.add_column("skills", sa.Column("success_lower", sa.Float(), nullable=True))
     op.create_index("ix_skills_spec_hash", "skills", ["spec_hash"])
     _scope_index()
 
@@ -75,8 +79,10 @@ def downgrade() -> None:
     op.drop_index("uq_skills_scope_spec", table_name="skills")
     op.drop_index("ix_skills_spec_hash", table_name="skills")
     if op.get_bind().dialect.name == "postgresql":
+        op.drop_column("skills", "success_lower")
         op.create_unique_constraint("uq_skills_spec_hash", "skills", ["spec_hash"])
         return
     with op.batch_alter_table("skills", recreate="always") as batch:
+        batch.drop_column("success_lower")
         batch.create_unique_constraint("uq_skills_spec_hash", ["spec_hash"])
     _fts_triggers()
