@@ -29,28 +29,42 @@ def graph_position(db: Database, home: Path, experiment_id: int) -> dict[str, An
 
 
 def experiment_status(db: Database, *, home: Path) -> list[dict[str, Any]]:
-    """One JSON-ready row per experiment."""
+    """One JSON-ready row per experiment. ``status`` is the stored one; ``stale`` says that a
+    running or paused experiment's daemon stopped beating (it crashed or was killed) and
+    ``state`` says so in words (``runs.experiment_state``)."""
     from experimenter.lock import ExperimentLock
+    from experimenter.planner.record import planner_spend
 
     out: list[dict[str, Any]] = []
     with db.reader() as s:
         experiments = runs.list_experiments(s)
         for exp in experiments:
+            # The loop writes its dollars at iteration boundaries; the decisions rows have
+            # every call's as soon as it is made.
+            spent = planner_spend(s, experiment_id=exp.id)
             counts = {st.value: 0 for st in skills.SkillStatus}
             for k in skills.list_skills(s, experiment_id=exp.id, limit=10_000):
                 counts[k.status] += 1
+            stale, state = runs.experiment_state(exp)
             out.append(
                 {
                     "id": exp.id,
                     "name": exp.name,
                     "status": exp.status,
+                    "stale": stale,
+                    "state": state,
                     "goal": exp.goal,
                     "planner": exp.planner_backend,
                     "iterations": runs.count_iterations(s, experiment_id=exp.id),
                     "skills": counts,
+                    "proposals_waiting": len(
+                        runs.list_tasks(s, experiment_id=exp.id, status="proposed")
+                    ),
                     "env_steps": exp.env_steps_used,
                     "wall_seconds": exp.wall_seconds_used,
-                    "dollars": exp.dollars_used,
+                    "dollars": max(exp.dollars_used or 0.0, spent.dollars),
+                    "planner_calls": spent.calls,
+                    "planner_tokens": spent.tokens,
                     "budgets": exp.budgets,
                     "heartbeat_at": exp.heartbeat_at,
                 }

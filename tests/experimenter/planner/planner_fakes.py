@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -54,7 +54,7 @@ class FakeServer:
 
 
 @contextmanager
-def serve(script: list[Reply]) -> Iterator[FakeServer]:
+def serve(script: Sequence[Reply]) -> Iterator[FakeServer]:
     fake = FakeServer(list(script))
 
     class Handler(BaseHTTPRequestHandler):
