@@ -14,7 +14,16 @@ from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, CliApp, CliSubCommand, SettingsConfigDict
 
 from experimenter.commands_db import Db
-from experimenter.commands_run import Approve, Pause, Reject, Resume, Run, Status, Stop
+from experimenter.commands_run import (
+    Approve,
+    Pause,
+    Proposals,
+    Reject,
+    Resume,
+    Run,
+    Status,
+    Stop,
+)
 from experimenter.commands_serve import Serve
 from experimenter.commands_skills import Skills
 from experimenter.config import Settings
@@ -135,6 +144,7 @@ class Main(
     serve: CliSubCommand[Serve]
     run: CliSubCommand[Run]
     status: CliSubCommand[Status]
+    proposals: CliSubCommand[Proposals]
     approve: CliSubCommand[Approve]
     reject: CliSubCommand[Reject]
     pause: CliSubCommand[Pause]

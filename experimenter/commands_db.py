@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,17 +29,60 @@ class DatabaseOptions(BaseModel):
     )
 
     def open(self, *, migrate: bool = True) -> Database:
-        """The database these options name, migrated to the newest schema."""
+        """The database these options name, migrated to the newest schema; one line
+        (``DatabaseUnavailable``) when it cannot be reached."""
+        from sqlalchemy.exc import SQLAlchemyError
+
         from storage import open_database  # SQLAlchemy only for commands that need it
 
         settings = Settings()
+        home = self.data_dir or settings.home
+        url = self.db_url or settings.db_url
         # Alembic reports every step at INFO; the command says what happened itself.
         logging.getLogger("alembic").setLevel(logging.WARNING)
-        return open_database(
-            home=self.data_dir or settings.home,
-            db_url=self.db_url or settings.db_url,
-            migrate=migrate,
-        )
+        try:
+            db = open_database(home=home, db_url=url, migrate=migrate)
+            if not migrate:
+                with db.engine.connect():
+                    pass  # reached now, not half-way through the command
+        except (SQLAlchemyError, ImportError, OSError) as e:
+            raise DatabaseUnavailable(_shown(home, url), e) from None
+        return db
+
+
+class DatabaseUnavailable(ValueError):
+    """The database cannot be opened: one line naming it (never its password) and why."""
+
+    def __init__(self, where: str, cause: BaseException) -> None:
+        super().__init__(f"cannot open the database {where}: {_cause(cause)}")
+
+
+def _shown(home: Path, url: str | None) -> str:
+    """The database's URL with the password hidden (the URL as given if it does not parse)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from storage.database import database_url
+
+    try:
+        return make_url(url or database_url(home=home)).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return repr(re.sub(r"(://[^:/@]*:).*@", r"\1***@", url or ""))
+
+
+def _cause(e: BaseException) -> str:
+    """What went wrong, in one line: the driver's message rather than SQLAlchemy's wrapping."""
+    from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+    if isinstance(e, DBAPIError) and e.orig is not None:
+        text = str(e.orig)
+    elif isinstance(e, NoSuchModuleError | ImportError):
+        text = f"{e}; supported: sqlite:///PATH and postgresql://USER@HOST/DB URLs"
+    elif isinstance(e, ArgumentError):
+        text = f"{e}; e.g. postgresql://USER:PASSWORD@HOST:5432/DB or sqlite:///PATH"
+    else:
+        text = str(e) or type(e).__name__
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 class DbUpgrade(DatabaseOptions):

@@ -1,4 +1,4 @@
-"""``experimenter run | status | approve | reject | pause | resume | stop``: the daemon.
+"""``experimenter run | status | proposals | approve | reject | pause | resume | stop``.
 
 ``run`` drives one experiment in the foreground (progress bars, a summary line per
 iteration); the others talk to a running daemon through the commands table, so they work
@@ -10,14 +10,18 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 from pydantic_settings import CliPositionalArg
 
 from experimenter.commands_db import DatabaseOptions
 from experimenter.config import Settings
+from experimenter.graph.settings import MAX_TRAINING, LoopSettings
 from experimenter.tables import table
+
+if TYPE_CHECKING:
+    from experimenter.planner import PlannerSettings
 
 
 class ExperimentOption(DatabaseOptions):
@@ -40,9 +44,10 @@ class ExperimentOption(DatabaseOptions):
 class Run(ExperimentOption):
     """Run the experimenter (foreground) until its goal is learned or a budget is spent."""
 
-    planner: str = Field(
-        "offline", description="Planner backend: offline (rules, no network), gemini, openai "
-        "or replay (EXPERIMENTER_PLANNER_* configure them).",
+    planner: str | None = Field(
+        None, description="Planner backend: offline (rules, no network), gemini, openai or "
+        "replay (default: EXPERIMENTER_PLANNER_BACKEND, else offline; EXPERIMENTER_PLANNER_* "
+        "configure them).",
     )  # fmt: skip
     goal: str | None = Field(
         None, description='Goal task, e.g. "stack the red block on the blue block" (default: '
@@ -55,7 +60,9 @@ class Run(ExperimentOption):
     max_env_steps: int | None = Field(None, ge=1, description="Env step budget.")
     max_hours: float | None = Field(None, gt=0, description="Wall-time budget in hours.")
     max_usd: float | None = Field(None, ge=0, description="Planner budget in US dollars.")
-    max_training: int = Field(2, ge=1, description="Skills trained at once (K).")
+    max_training: int = Field(
+        2, ge=1, le=MAX_TRAINING, description=f"Skills trained at once (K), 1 to {MAX_TRAINING}."
+    )
     collect_steps: int = Field(2_000, ge=1, description="Env steps collected per iteration.")
     updates_per_step: float = Field(0.5, gt=0, description="Gradient updates per env step.")
     eval_episodes: int = Field(10, ge=1, description="Evaluation episodes per skill.")
@@ -73,39 +80,23 @@ class Run(ExperimentOption):
 
     def cli_cmd(self) -> None:
         from experimenter.daemon import Daemon
-        from experimenter.graph.settings import LoopSettings
         from experimenter.lock import ExperimentLocked
-        from experimenter.planner import PlannerSettings
 
-        settings = LoopSettings(
-            goal=self.goal, seed_skills=self.seed_skills, review=self.review,
-            max_training=self.max_training, collect_steps=self.collect_steps,
-            updates_per_step=self.updates_per_step, eval_episodes=self.eval_episodes,
-            threshold=self.threshold, video_every=self.video_every,
-            max_env_steps=self.max_env_steps,
-            max_hours=self.max_hours, max_usd=self.max_usd,
-            learner={
-                "hidden": list(self.hidden), "batch_size": self.batch_size,
-                "episode_steps": self.episode_steps, "num_envs": self.num_envs,
-                "random_steps": self.random_steps, "device": self.device, "seed": self.seed,
-            },
-        )  # fmt: skip
-        # A bad learner option (a GPU this machine lacks) is refused before any experiment
-        # is recorded, not at the daemon's first training step.
-        from controllers.learner import LearnerConfig, resolve_device
-
-        resolve_device(LearnerConfig(**settings.learner).device)
+        # Every option is checked before the database is opened: a bad one is refused with
+        # nothing stored (an experiment row would keep the bad value for every later run).
+        settings, planner_settings = self.checked()
         db = self.open()
         try:
             daemon = Daemon(
                 db, home=self.data_dir or Settings().home, name=self.experiment,
-                settings=settings, planner_settings=PlannerSettings(backend=self.planner),
+                settings=settings, planner_settings=planner_settings,
                 progress=self.progress, on_summary=lambda line: print(line, flush=True),
                 threads=self.threads,
             )  # fmt: skip
             print(
-                f"experiment {daemon.experiment_id} ({self.experiment}): planner {self.planner}, "
-                f"goal {daemon.settings.goal or 'none (open-ended)'}; Ctrl-C stops safely",
+                f"experiment {daemon.experiment_id} ({self.experiment}): planner "
+                f"{planner_settings.backend}, goal {daemon.settings.goal or 'none (open-ended)'}"
+                "; Ctrl-C stops safely",
                 flush=True,
             )
             try:
@@ -121,6 +112,42 @@ class Run(ExperimentOption):
             flush=True,
         )
 
+    def checked(self) -> tuple[LoopSettings, PlannerSettings]:
+        """The loop's and the planner's settings, every value checked (``ValueError``, or
+        pydantic's ``ValidationError``, on the first bad one); touches no database."""
+        from controllers.layout import SceneConfig
+        from controllers.learner import LearnerConfig, resolve_device
+        from controllers.tasks import as_task
+        from experimenter.planner import Planner, PlannerSettings
+
+        settings = LoopSettings(
+            goal=self.goal, seed_skills=self.seed_skills, review=self.review,
+            max_training=self.max_training, collect_steps=self.collect_steps,
+            updates_per_step=self.updates_per_step, eval_episodes=self.eval_episodes,
+            threshold=self.threshold, video_every=self.video_every,
+            max_env_steps=self.max_env_steps,
+            max_hours=self.max_hours, max_usd=self.max_usd,
+            learner={
+                "hidden": list(self.hidden), "batch_size": self.batch_size,
+                "episode_steps": self.episode_steps, "num_envs": self.num_envs,
+                "random_steps": self.random_steps, "device": self.device, "seed": self.seed,
+            },
+        )  # fmt: skip
+        # A GPU this machine lacks is refused here, not at the daemon's first training step.
+        resolve_device(LearnerConfig(**settings.learner).device)
+        if settings.goal:
+            as_task(settings.goal, SceneConfig().layout())
+        # --planner wins; without it EXPERIMENTER_PLANNER_BACKEND does, else offline.
+        given = {"backend": self.planner} if self.planner is not None else {}
+        planner_settings = PlannerSettings(**given)  # type: ignore[arg-type]
+        # The backend is built once now, as the daemon will build it (with the dollar
+        # budget), so that an unknown name or a missing key or price is refused here.
+        trial: dict[str, Any] = {"cache_dir": None}
+        if settings.max_usd is not None:
+            trial["max_dollars"] = settings.max_usd
+        Planner.from_settings(planner_settings.model_copy(update=trial))
+        return settings, planner_settings
+
 
 def _age(when: datetime | None) -> str:
     if when is None:
@@ -131,7 +158,8 @@ def _age(when: datetime | None) -> str:
 
 
 class Status(DatabaseOptions):
-    """Where each experiment stands: node, iteration, skills, budgets, heartbeat."""
+    """Where each experiment stands: status (stale when its daemon stopped beating), node,
+    iteration, skills, proposals waiting for review, budgets, heartbeat."""
 
     json_: bool = Field(False, alias="json", description="Print JSON instead of a table.")
 
@@ -149,30 +177,21 @@ class Status(DatabaseOptions):
         if not rows:
             print("no experiments yet; start one with: experimenter run")
             return
+        headers = ["id", "name", "status", "daemon", "node", "iter", "skills", "proposals"]
+        headers += ["env steps", "$", "heartbeat", "goal"]
         print(
             table(
-                [
-                    "id",
-                    "name",
-                    "status",
-                    "daemon",
-                    "node",
-                    "iter",
-                    "skills",
-                    "env steps",
-                    "$",
-                    "heartbeat",
-                    "goal",
-                ],
+                headers,
                 [
                     [
                         r["id"],
                         r["name"],
-                        r["status"],
+                        "stale" if r["stale"] else r["status"],
                         "running" if r["daemon"] else "-",
                         r["node"] or "-",
                         r["iterations"],
                         " ".join(f"{k}:{v}" for k, v in r["skills"].items() if v),
+                        r["proposals_waiting"] or "-",
                         r["env_steps"],
                         f"{r['dollars']:.4f}",
                         _age(r["heartbeat_at"]),
@@ -182,10 +201,68 @@ class Status(DatabaseOptions):
                 ],
             )
         )
+        for r in rows:
+            if r["stale"]:
+                print(f"experiment {r['id']} ({r['name']}): {r['state']}")
+        if any(r["proposals_waiting"] for r in rows):
+            print("proposals wait for review: experimenter proposals")
+
+
+class Proposals(ExperimentOption):
+    """List the proposals waiting for review (experimenter approve|reject ID decides)."""
+
+    experiment: str | None = Field(  # type: ignore[assignment]
+        None, description="Only this experiment's proposals (default: every experiment's)."
+    )
+    json_: bool = Field(False, alias="json", description="Print JSON instead of a table.")
+
+    def cli_cmd(self) -> None:
+        from storage import runs
+
+        db = self.open()
+        try:
+            exp_id = self.experiment_id(db) if self.experiment is not None else None
+            with db.reader() as s:
+                names = {e.id: e.name for e in runs.list_experiments(s)}
+                rows = [
+                    {
+                        "id": t.id, "experiment": names.get(t.experiment_id or 0),
+                        "iteration": number, "instruction": t.instruction,
+                        "wording": t.wording, "reason": t.reason, "proposed_by": t.proposed_by,
+                        "created_at": t.created_at,
+                    }
+                    for t, number in runs.waiting_proposals(s, experiment_id=exp_id)
+                ]  # fmt: skip
+        finally:
+            db.dispose()
+        if self.json_:
+            print(json.dumps({"proposals": rows}, indent=2, default=str))
+            return
+        if not rows:
+            print("no proposals wait for review")
+            return
+        print(
+            table(
+                ["id", "experiment", "iter", "instruction", "wording", "reason"],
+                [
+                    [
+                        r["id"],
+                        r["experiment"],
+                        r["iteration"] or "-",
+                        r["instruction"] or "-",
+                        r["wording"] or "-",
+                        r["reason"] or "-",
+                    ]
+                    for r in rows
+                ],
+                stretch=-1,
+            )
+        )
+        print("decide with: experimenter approve ID  |  experimenter reject ID --reason WHY")
 
 
 class _Send(ExperimentOption):
-    kind: str = ""
+    KIND: ClassVar[str] = ""
 
     def _send(self, payload: dict[str, Any]) -> None:
         from storage import commands
@@ -194,21 +271,57 @@ class _Send(ExperimentOption):
         try:
             exp = self.experiment_id(db)
             with db.session() as s:
+                if "task_id" in payload:
+                    self._check_waiting(s, exp, int(payload["task_id"]))
                 cmd = commands.enqueue_command(
-                    s, kind=self.kind, payload=payload, experiment_id=exp, created_by="cli"
+                    s, kind=self.KIND, payload=payload, experiment_id=exp, created_by="cli"
                 )
                 cid = cmd.id
         finally:
             db.dispose()
-        print(f"queued {self.kind} (command {cid}) for experiment {self.experiment}")
+        print(f"queued {self.KIND} (command {cid}) for experiment {self.experiment}")
+
+    def _check_waiting(self, s: Any, experiment_id: int, task_id: int) -> None:
+        """Refuse a review of a task that does not exist, belongs to another experiment, is
+        not awaiting review, or has a review queued already."""
+        from storage import history, runs
+
+        try:
+            task = runs.get_task(s, task_id=task_id)
+        except LookupError:
+            raise ValueError(
+                f"no task with id {task_id}; the proposals waiting for review are listed by "
+                "experimenter proposals"
+            ) from None
+        if task.experiment_id != experiment_id:
+            owner = (
+                runs.get_experiment(s, experiment_id=task.experiment_id).name
+                if task.experiment_id is not None
+                else None
+            )
+            where = f"experiment {owner!r}" if owner else "no experiment"
+            hint = f"; add --experiment {owner}" if owner else ""
+            raise ValueError(f"task {task_id} belongs to {where}, not {self.experiment!r}{hint}")
+        if task.status != "proposed":
+            raise ValueError(
+                f"task {task_id} is {task.status}, not awaiting review; the proposals waiting "
+                "are listed by experimenter proposals"
+            )
+        for cmd in history.list_commands(
+            s, status="pending", kinds=("approve", "reject"), limit=1000
+        ):
+            if (cmd.payload or {}).get("task_id") == task_id:
+                raise ValueError(
+                    f"task {task_id} has a {cmd.kind} queued already (command {cmd.id})"
+                )
 
 
 class Approve(_Send):
     """Approve a proposed task (review mode): its skills start training."""
 
+    KIND: ClassVar[str] = "approve"
     task_id: CliPositionalArg[int]
     reason: str = Field("", description="Why (kept with the decision).")
-    kind: str = Field("approve", exclude=True)
 
     def cli_cmd(self) -> None:
         self._send({"task_id": self.task_id, "reason": self.reason})
@@ -217,9 +330,9 @@ class Approve(_Send):
 class Reject(_Send):
     """Reject a proposed task (review mode)."""
 
+    KIND: ClassVar[str] = "reject"
     task_id: CliPositionalArg[int]
     reason: str = Field("", description="Why (shown to the planner in its next proposal).")
-    kind: str = Field("reject", exclude=True)
 
     def cli_cmd(self) -> None:
         self._send({"task_id": self.task_id, "reason": self.reason})
@@ -228,7 +341,7 @@ class Reject(_Send):
 class Pause(_Send):
     """Pause the experiment's daemon after its current node."""
 
-    kind: str = Field("pause", exclude=True)
+    KIND: ClassVar[str] = "pause"
 
     def cli_cmd(self) -> None:
         self._send({})
@@ -237,7 +350,7 @@ class Pause(_Send):
 class Resume(_Send):
     """Resume a paused daemon."""
 
-    kind: str = Field("resume", exclude=True)
+    KIND: ClassVar[str] = "resume"
 
     def cli_cmd(self) -> None:
         self._send({})
@@ -246,7 +359,7 @@ class Resume(_Send):
 class Stop(_Send):
     """Stop the daemon at its next safe point (it checkpoints and exits 0)."""
 
-    kind: str = Field("stop", exclude=True)
+    KIND: ClassVar[str] = "stop"
 
     def cli_cmd(self) -> None:
         self._send({})

@@ -9,6 +9,7 @@ and artifact registration. Every function works inside the caller's transaction
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -486,3 +487,59 @@ def count_episodes(session: Session, *, experiment_id: int, purpose: str | None 
     if purpose is not None:
         query = query.where(Episode.purpose == purpose)
     return int(session.scalar(query) or 0)
+
+
+STALE_AFTER_S = 120.0
+"""A running or paused experiment whose newest heartbeat is older than this (seconds) has no
+daemon behind it any more: it crashed or was killed (a daemon beats every 10 s)."""
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} d"
+
+
+def experiment_state(
+    exp: Experiment, *, stale_after: float = STALE_AFTER_S, now: datetime | None = None
+) -> tuple[bool, str]:
+    """``(stale, text)``: the experiment's status as a person should read it.
+
+    A running or paused experiment whose heartbeat (or, before the first one, whose creation)
+    is older than ``stale_after`` seconds reads ``stale (no heartbeat for 5 min; ...)``;
+    any other reads its stored status.
+    """
+    if exp.status not in (ExperimentStatus.RUNNING.value, ExperimentStatus.PAUSED.value):
+        return False, exp.status
+    last = exp.heartbeat_at or exp.created_at
+    if last is None:
+        return False, exp.status
+    if last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    silent = ((now or datetime.now(UTC)) - last).total_seconds()
+    if silent <= stale_after:
+        return False, exp.status
+    return True, (
+        f"stale (no heartbeat for {_duration(silent)}; the daemon may have crashed: "
+        "run the same command again to resume)"
+    )
+
+
+def waiting_proposals(
+    session: Session, *, experiment_id: int | None = None, limit: int = 1000
+) -> list[tuple[Task, int | None]]:
+    """Proposals waiting for a person's review (status ``proposed``), oldest first, each with
+    the number of the iteration that proposed it."""
+    query = (
+        select(Task, Iteration.number)
+        .outerjoin(Iteration, Task.iteration_id == Iteration.id)
+        .where(Task.status == TaskStatus.PROPOSED.value)
+    )
+    if experiment_id is not None:
+        query = query.where(Task.experiment_id == experiment_id)
+    rows = session.execute(query.order_by(Task.id).limit(limit))
+    return [(task, number) for task, number in rows]

@@ -6,6 +6,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+MAX_TRAINING = 10
+"""Most skills trained at once (K): the planner is asked for at most 10 tasks a call
+(``ProposeInput.count``), and proposals fill the free training slots."""
+
 
 class LoopSettings(BaseModel):
     """The experiment's settings, stored with it and read by the nodes."""
@@ -17,7 +21,9 @@ class LoopSettings(BaseModel):
         default="primitives", description="Start the library with the scripted primitives."
     )
     review: bool = Field(default=False, description="Proposals wait for a person's approval.")
-    max_training: int = Field(default=2, ge=1, description="Propose only below K in training.")
+    max_training: int = Field(
+        default=2, ge=1, le=MAX_TRAINING, description="Propose only below K in training."
+    )
     collect_steps: int = Field(default=2_000, ge=1, description="Env steps per iteration.")
     updates_per_step: float = Field(default=0.5, gt=0, description="Updates per env step.")
     chain_fraction: float = Field(
