@@ -182,7 +182,7 @@ def test_retries_share_the_question_s_time() -> None:
     assert answer.backend == "offline" and 2 <= asked <= 3 and took < 4, (asked, took)
 
 
-def test_a_stop_requested_mid_call_ends_it_within_a_second(sqlite_db: Database) -> None:
+def test_a_stop_requested_mid_call_ends_it_within_two_seconds(sqlite_db: Database) -> None:
     recorder = DatabaseRecorder(sqlite_db, experiment(sqlite_db, "s"))
     asked_at: list[float] = []
 
