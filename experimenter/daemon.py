@@ -350,7 +350,7 @@ class Daemon:
             self.context = ctx
             if self.settings.seed_skills == "primitives":
                 with self.db.session() as s:
-                    seed_library(s, layout=ctx.layout, experiment_id=exp_id)
+                    seed_library(s, layout=ctx.layout)
             graph = build_graph(ctx, saver)
             cfg = thread_config(exp_id)
             snapshot = graph.get_state(cfg)

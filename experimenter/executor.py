@@ -58,7 +58,7 @@ class Rollout:
 
 class Executor(Protocol):
     def collect(self, learner: Learner, job: CollectJob) -> list[EpisodeSummary]: ...
-    def evaluate(self, learner: Learner, task_id: int, episodes: int) -> EvalResult: ...
+    def evaluate(self, learner: Learner, task_id: int, episodes: int, seed: int) -> EvalResult: ...
     def rollout(self, learner: Learner, task_id: int, seed: int) -> Rollout: ...
 
 
@@ -89,8 +89,9 @@ class InProcessExecutor:
             )
         return episodes_since(learner, job, start_pos, learner.replay.added - start_added)
 
-    def evaluate(self, learner: Learner, task_id: int, episodes: int) -> EvalResult:
-        return learner.evaluate(task_id, episodes)
+    def evaluate(self, learner: Learner, task_id: int, episodes: int, seed: int) -> EvalResult:
+        """``episodes`` deterministic episodes from the starts of seeds ``seed``, ``seed + 1``..."""
+        return learner.evaluate(task_id, episodes, seed=seed)
 
     def rollout(self, learner: Learner, task_id: int, seed: int, size: int = 160) -> Rollout:
         """The deterministic policy on one start, rendered from the front camera as a GIF."""

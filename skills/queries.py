@@ -121,9 +121,13 @@ def count_skills(
     return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
-def status_counts(session: Session) -> dict[str, int]:
-    """Number of skills per status (every status present, zero included)."""
-    rows = session.execute(select(Skill.status, func.count()).group_by(Skill.status))
+def status_counts(session: Session, *, experiment_id: int | None = None) -> dict[str, int]:
+    """Number of skills per status (every status present, zero included); of one
+    experiment's own skills when ``experiment_id`` is given."""
+    query = select(Skill.status, func.count()).group_by(Skill.status)
+    if experiment_id is not None:
+        query = query.where(Skill.experiment_id == experiment_id)
+    rows = session.execute(query)
     counts = {s.value: 0 for s in SkillStatus}
     counts.update({status: n for status, n in rows})
     return counts

@@ -462,6 +462,19 @@ def list_tasks(
     return list(session.scalars(query.order_by(Task.id).limit(limit)))
 
 
+def recent_rejections(session: Session, *, experiment_id: int, limit: int = 10) -> list[Task]:
+    """The experiment's newest refused proposals (rejected by a person, invalid or
+    duplicate), oldest of them first: what the next proposal prompt quotes back."""
+    refused = [TaskStatus(v).value for v in ("rejected", "invalid", "duplicate")]
+    newest = (
+        select(Task)
+        .where(Task.experiment_id == experiment_id, Task.status.in_(refused))
+        .order_by(Task.id.desc())
+        .limit(limit)
+    )
+    return sorted(session.scalars(newest), key=lambda t: t.id)
+
+
 def get_task(session: Session, *, task_id: int) -> Task:
     """Task ``task_id``; ``LookupError`` if there is none."""
     task = session.get(Task, task_id)

@@ -18,8 +18,9 @@ from controllers.tasks import as_task
 from storage import runs
 
 
-def seed_library(session: Session, *, layout: ObsLayout, experiment_id: int) -> int:
-    """Add the scripted primitives as learned primitive skills; returns how many were new."""
+def seed_library(session: Session, *, layout: ObsLayout) -> int:
+    """Add the scripted primitives to the shared library (no experiment: a controller is the
+    same for every experiment) as learned primitive skills; returns how many were new."""
     added = 0
     for p in seed_primitives(layout):
         before = skills.find_skill(session, spec=p.spec, scene=layout.object_names)
@@ -28,7 +29,7 @@ def seed_library(session: Session, *, layout: ObsLayout, experiment_id: int) -> 
         skills.add_skill(
             session, spec=p.spec, kind="primitive", scene=layout.object_names, wording=p.wording,
             primitive=p.primitive, primitive_args=p.args, status="learned", decided_by="numbers",
-            reason="scripted primitive (seed library)", experiment_id=experiment_id,
+            reason="scripted primitive (seed library)",
         )  # fmt: skip
         added += 1
     return added
@@ -54,13 +55,21 @@ def accept_task(
     reason: str,
     actor: str | None = None,
 ) -> list[int]:
-    """Accept a decomposed proposal: its new skills start training. Returns their ids."""
+    """Accept a decomposed proposal: the task's own skill and the new skills of its
+    decomposition start training. Returns their ids.
+
+    The task itself is always trained (the policy learns the task; its decomposition steers
+    the data), whatever subtasks the planner listed.
+    """
     task = runs.get_task(session, task_id=task_id)
     if task.status == "accepted":
         return []
     runs.set_task_status(session, task_id=task_id, status="accepted", verdict=reason)
     started = []
     ids = [st.skill_id for st in runs.decomposition_of(session, task_id=task_id)]
+    if task.spec is not None:
+        own = skills.find_skill(session, spec=task.spec, experiment_id=task.experiment_id)
+        ids.insert(0, own.id if own is not None else None)
     for sid in dict.fromkeys(i for i in ids if i is not None):
         skill = skills.get_skill(session, skill_id=sid)
         if skill.status == "proposed":
@@ -133,8 +142,8 @@ def _atom_primitives(
     parts: list[PartSpec] = []
     for atom in _ordered(parsed.stages[0].all):
         one = {"stages": [{"all": [atom.model_dump(exclude_none=True)]}]}
-        match = skills.find_skill(session, spec=one, scene=layout.object_names)
-        if match is None or match.kind != "primitive" or match.primitive is None:
+        match = skills.find_primitive(session, spec=one, scene=layout.object_names)
+        if match is None or match.primitive is None:
             return None
         parts.append(PartSpec("primitive", one, match.primitive, dict(match.primitive_args or {})))
     return parts

@@ -24,7 +24,9 @@ def stop_reason(ctx: Context, state: LoopState) -> str | None:
     goal = ctx.goal
     if goal is not None:
         with ctx.db.reader() as session:
-            found = skills.find_skill(session, spec=goal, scene=ctx.layout.object_names)
+            found = skills.find_skill(
+                session, spec=goal, scene=ctx.layout.object_names, experiment_id=ctx.experiment_id
+            )
         if found is not None and found.status == "learned":
             return f"goal learned: {found.instruction}"
     return None

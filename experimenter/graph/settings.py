@@ -31,7 +31,16 @@ class LoopSettings(BaseModel):
     )
     noise: float = Field(default=0.1, ge=0, description="Exploration noise on executed chains.")
     eval_episodes: int = Field(default=10, ge=1, description="Episodes per evaluation.")
-    threshold: float = Field(default=0.8, ge=0, le=1, description="Success of a learned skill.")
+    confirm_episodes: int = Field(
+        default=50, ge=1, le=1000,
+        description="Episodes a skill measured at the threshold is evaluated on in all (fresh "
+        "starts) before it may be promoted: the Wilson 95 % lower bound of its success rate "
+        "over them must reach the threshold.",
+    )  # fmt: skip
+    threshold: float = Field(
+        default=0.8, ge=0, le=1,
+        description="Success of a learned skill: the Wilson 95 % lower bound must reach it.",
+    )  # fmt: skip
     patience_steps: int = Field(
         default=30_000, ge=0, description="Env steps a skill trains before it may be failed."
     )

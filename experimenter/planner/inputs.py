@@ -30,6 +30,10 @@ class Image(_Input):
 class CurvePoint(_Input):
     env_steps: int = Field(ge=0)
     success_rate: float = Field(ge=0.0, le=1.0)
+    episodes: int = Field(default=0, ge=0, description="Episodes measured (0: not known).")
+    lower_bound: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="Wilson 95 % lower bound of the success rate."
+    )
 
 
 class SkillProgress(_Input):

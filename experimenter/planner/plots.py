@@ -60,7 +60,15 @@ def skill_progress(
             for e in reversed(detail.evaluations)  # newest first -> oldest first
             if experiment_id is None or e.experiment_id == experiment_id
         ]
-        points = [CurvePoint(env_steps=e.env_steps, success_rate=e.success_rate) for e in evals]
+        points = [
+            CurvePoint(
+                env_steps=e.env_steps,
+                success_rate=e.success_rate,
+                episodes=e.episodes,
+                lower_bound=e.success_lower,
+            )
+            for e in evals
+        ]
         out.append(SkillProgress(skill_id=sid, instruction=detail.skill.instruction, points=points))
     return out
 

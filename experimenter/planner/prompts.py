@@ -75,7 +75,14 @@ def render_analyze(inp: AnalyzeInput) -> str:
     skills = []
     for s in inp.skills:
         curve = ", ".join(f"{p.env_steps} -> {p.success_rate:.0%}" for p in s.points)
-        skills.append(f"{s.skill_id}: {s.instruction}; {curve or 'no evaluations yet'}")
+        line = f"{s.skill_id}: {s.instruction}; {curve or 'no evaluations yet'}"
+        last = s.points[-1] if s.points else None
+        if last is not None and last.lower_bound is not None and last.episodes:
+            line += (
+                f" (newest: {round(last.success_rate * last.episodes)} of {last.episodes} "
+                f"episodes, 95 % lower bound {last.lower_bound:.0%})"
+            )
+        skills.append(line)
     return fill(
         "analyze",
         {

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,6 +25,7 @@ from experimenter.planner.schemas import (
     Decomposition,
     Progress,
     QuestionKind,
+    SkillJudgement,
     answer_schema,
 )
 
@@ -41,26 +41,38 @@ class Question:
     schema: dict[str, Any]
     answer: type[BaseModel]
     check: Callable[[Any], list[str]]
+    """Problems that make an answer invalid (quoted in the repair re-ask)."""
+    keep: Callable[[Any], tuple[Any, list[str]]] | None = None
+    """The usable part of an answer and notes on what was dropped; (None, problems) when
+    nothing is usable."""
 
 
-def _check_analyze(inp: AnalyzeInput) -> Callable[[Any], list[str]]:
-    def check(answer: Progress) -> list[str]:
+def _keep_analyze(inp: AnalyzeInput) -> Callable[[Any], tuple[Any, list[str]]]:
+    """Keep the valid judgements of an *analyze* answer; the rest become notes.
+
+    A model judging a skill that is not in training (or one twice) still judged the others
+    well: those are kept. An answer that leaves a skill in training unjudged is invalid
+    (repaired, then answered offline), as one with no valid judgement at all.
+    """
+
+    def keep(answer: Progress) -> tuple[Any, list[str]]:
         asked = [s.skill_id for s in inp.skills]
-        counts = Counter(j.skill_id for j in answer.judgements)
-        problems = [
-            f"no judgement for skill {i}; judge every skill id given"
-            for i in asked
-            if i not in counts
-        ]
-        problems += [
-            f"skill {i} is not in training; judge only the ids given ({asked})"
-            for i in counts
-            if i not in asked
-        ]
-        problems += [f"skill {i} judged {n} times; once each" for i, n in counts.items() if n > 1]
-        return problems
+        kept: dict[int, SkillJudgement] = {}
+        notes: list[str] = []
+        for j in answer.judgements:
+            if j.skill_id not in asked:
+                notes.append(f"skill {j.skill_id} is not in training; judge only {asked}")
+            elif j.skill_id in kept:
+                notes.append(f"skill {j.skill_id} judged more than once; the first is kept")
+            else:
+                kept[j.skill_id] = j
+        missing = [f"no judgement for skill {i}; judge every skill id given" for i in asked
+                   if i not in kept]  # fmt: skip
+        if missing:
+            return None, [*missing, *notes]
+        return answer.model_copy(update={"judgements": list(kept.values())}), notes
 
-    return check
+    return keep
 
 
 def _check_decompose(inp: DecomposeInput) -> Callable[[Any], list[str]]:
@@ -92,7 +104,7 @@ def question(inp: Inputs) -> Question:
     if isinstance(inp, AnalyzeInput):
         return Question(
             "analyze", render_analyze(inp), answer_schema("analyze", objects=()), Progress,
-            _check_analyze(inp),
+            lambda _: [], _keep_analyze(inp),
         )  # fmt: skip
     if isinstance(inp, ProposeInput):
         schema = answer_schema("propose", objects=inp.objects, count=inp.count)
@@ -107,7 +119,12 @@ _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 
 
 def parse_answer(q: Question, text: str) -> tuple[BaseModel | None, str | None]:
-    """``(answer, None)`` when ``text`` is a valid answer, else ``(None, what is wrong)``."""
+    """``(answer, None)`` when ``text`` is a valid answer, else ``(None, what is wrong)``.
+
+    An answer of which only a part is usable (``Question.keep``) comes back as that part,
+    with what was dropped as the second item: ``(part, "kept ...; dropped: ...")``, recorded
+    as a valid answer with a problem.
+    """
     fenced = _FENCE.match(text)  # local models often wrap JSON in a code fence
     body = fenced.group(1) if fenced else text
     try:
@@ -123,7 +140,14 @@ def parse_answer(q: Question, text: str) -> tuple[BaseModel | None, str | None]:
         ]
         return None, _join(problems)
     problems = q.check(answer)
-    return (answer, None) if not problems else (None, _join(problems))
+    if problems:
+        return None, _join(problems)
+    if q.keep is None:
+        return answer, None
+    kept, notes = q.keep(answer)
+    if kept is None:
+        return None, _join(notes)
+    return kept, (f"answer kept in part; dropped: {_join(notes)}" if notes else None)
 
 
 def _join(problems: list[str]) -> str:

@@ -73,8 +73,8 @@ def test_review_only_in_review_mode(sqlite_db: Database, tmp_path: Path) -> None
 def test_seed_library_is_idempotent(sqlite_db: Database, tmp_path: Path) -> None:
     ctx = context(sqlite_db, tmp_path)
     with sqlite_db.session() as s:
-        assert seed_library(s, layout=ctx.layout, experiment_id=ctx.experiment_id) == 36
-        assert seed_library(s, layout=ctx.layout, experiment_id=ctx.experiment_id) == 0
+        assert seed_library(s, layout=ctx.layout) == 36
+        assert seed_library(s, layout=ctx.layout) == 0
         grasp = skills.find_skill(
             s, spec={"stages": [{"all": [{"pred": "grasped", "args": ["red"]}]}]}
         )

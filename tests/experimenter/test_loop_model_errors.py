@@ -1,0 +1,295 @@
+"""The loop's nodes under a model that errs the way real ones do, through the real openai
+client and a fake chat-completions server on 127.0.0.1: duplicates, objects not in the
+scene, ``on(red, red)``, a decomposition that leaves the task out, a verdict on a skill that
+does not exist; and a second experiment on the same database.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from planner_fakes import FakeServer, openai_ok, serve
+from sqlalchemy import select
+
+import skills
+from experimenter.executor import InProcessExecutor
+from experimenter.graph.context import Context
+from experimenter.graph.library import reject_task, seed_library
+from experimenter.graph.nodes import PROMPT_LIBRARY, analyze, decompose, plan
+from experimenter.graph.nodes import propose as propose_node
+from experimenter.graph.routers import stop_reason
+from experimenter.graph.settings import LoopSettings
+from experimenter.graph.state import LoopState
+from experimenter.learner_store import LearnerStore
+from experimenter.planner import DatabaseRecorder, Planner, PlannerSettings
+from storage import Database, runs
+from storage.models import Decision
+
+
+def spec(*atoms: tuple[Any, ...], **params: float) -> dict[str, Any]:
+    """A one-stage spec: ``spec(("on", "red", "blue"), ("released", "red"))``."""
+    return {"stages": [{"all": [{"pred": a[0], "args": list(a[1:]), **params} for a in atoms]}]}
+
+
+REACH = spec(("reach", "red"))
+GRASP = spec(("grasped", "red"))
+LIFT = spec(("lifted", "red"))
+ON_RED_RED = spec(("on", "red", "red"))
+PURPLE = spec(("reach", "purple"))
+
+
+def proposals(*items: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    return {"proposals": [{"rationale": "next", "instruction": w, "spec": s} for w, s in items]}
+
+
+def decomposition(*items: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "rationale": "one after the other",
+        "subtasks": [{"instruction": w, "spec": s} for w, s in items],
+    }
+
+
+def context(db: Database, tmp_path: Path, url: str, name: str = "t", **settings: Any) -> Context:
+    from controllers.learner import LearnerConfig
+
+    with db.session() as s:
+        exp_id = runs.create_experiment(s, name=name, planner_backend="openai").id
+    recorder = DatabaseRecorder(db, exp_id)
+    config = PlannerSettings(
+        backend="openai", openai_base_url=f"{url}/v1", openai_model="fake-vlm", timeout_s=5,
+        retries=0, backoff_s=0.0,
+    )  # fmt: skip
+    return Context(
+        db=db, experiment_id=exp_id, settings=LoopSettings.model_validate(settings),
+        planner=Planner.from_settings(config, recorder=recorder, sleep=lambda _: None),
+        recorder=recorder, learners=LearnerStore(tmp_path / name, LearnerConfig()),
+        executor=InProcessExecutor(),
+    )  # fmt: skip
+
+
+def iteration(ctx: Context, number: int) -> LoopState:
+    with ctx.db.session() as s:
+        it = runs.start_iteration(s, experiment_id=ctx.experiment_id)
+    return LoopState(experiment_id=ctx.experiment_id, iteration=number, iteration_id=it.id)
+
+
+def prompts(fake: FakeServer, marker: str) -> list[str]:
+    """The texts of the requests whose body mentions ``marker`` (one question kind)."""
+    bodies = [json.dumps(r.body) for r in fake.requests]
+    return [b for b in bodies if marker in b]
+
+
+def task_rows(db: Database, experiment_id: int) -> list[tuple[str, str | None, str | None]]:
+    with db.reader() as s:
+        rows = runs.list_tasks(s, experiment_id=experiment_id)
+        return [(t.status, t.wording, t.verdict) for t in rows]
+
+
+def test_rejections_reach_the_next_prompt_and_nothing_crashes(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """A person's rejection and the model's invalid and duplicate proposals are refused,
+    stored with their reasons, and quoted back in the next propose prompt; when nothing the
+    model proposed can be trained, the rules propose instead."""
+    script = [
+        openai_ok(
+            proposals(
+                ("touch the red cube", REACH),
+                ("put red on red", ON_RED_RED),
+                ("reach the purple block", PURPLE),
+            )
+        ),
+        openai_ok(decomposition(("grasp the red block", GRASP), ("lift it", LIFT))),
+        openai_ok(proposals(("reach red again", REACH))),  # a duplicate, and nothing else
+    ]
+    with serve(script) as fake:
+        ctx = context(sqlite_db, tmp_path, fake.url, review=True)
+        state = iteration(ctx, 1)
+        new = propose_node(ctx, state)["new_tasks"]
+        assert len(new) == 1
+        decompose(ctx, LoopState(**{**state.__dict__, "new_tasks": new}))
+        with sqlite_db.session() as s:
+            reject_task(s, task_id=new[0], reason="rejected by ada: too easy")
+        update = propose_node(ctx, iteration(ctx, 2))
+
+    rows = task_rows(sqlite_db, ctx.experiment_id)
+    statuses = {w: st for st, w, _ in rows}
+    assert statuses["touch the red cube"] == "rejected"
+    assert statuses["put red on red"] == "invalid"
+    assert statuses["reach the purple block"] == "invalid"
+    assert statuses["reach red again"] == "rejected" or statuses["reach red again"] == "duplicate"
+    [second] = prompts(fake, "New tasks, easiest first")[1:]
+    for words in ("put red on red", "reach the purple block", "rejected by ada: too easy"):
+        assert words in second, words
+    assert "purple" in second.split("reach the purple block")[1][:400]  # its reason follows
+    # The duplicate left nothing to train: the rules proposed, and say why.
+    assert update["new_tasks"], "the rules' proposals are trained instead"
+    with sqlite_db.reader() as s:
+        offline = [
+            d.error or "" for d in s.scalars(select(Decision).where(Decision.backend == "offline"))
+        ]
+    assert any("no acceptable proposal from openai" in e for e in offline)
+
+
+def test_an_accepted_task_is_trained_whatever_its_decomposition_lists(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """ "Reach the red block" decomposed into grasp and lift: reach itself trains too."""
+    script = [
+        openai_ok(proposals(("touch the red cube", REACH))),
+        openai_ok(decomposition(("grasp the red block", GRASP), ("lift it", LIFT))),
+    ]
+    with serve(script) as fake:
+        ctx = context(sqlite_db, tmp_path, fake.url)
+        state = iteration(ctx, 1)
+        new = propose_node(ctx, state)["new_tasks"]
+        decompose(ctx, LoopState(**{**state.__dict__, "new_tasks": new}))
+    with sqlite_db.reader() as s:
+        own = skills.find_skill(s, spec=REACH, experiment_id=ctx.experiment_id)
+        grasp = skills.find_skill(s, spec=GRASP, experiment_id=ctx.experiment_id)
+        [task] = runs.list_tasks(s, experiment_id=ctx.experiment_id)
+        assert task.status == "accepted"
+    assert own is not None and own.status == "training"
+    assert grasp is not None and grasp.status == "training"
+
+
+def test_a_goal_with_nothing_left_to_train_is_trained_itself(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """A two-stage goal never proposed by anyone is still trained: the run gives it up only
+    on a budget, never with "nothing left to train"."""
+    goal = "stack the red block on the blue block, then stack the green block on the red block"
+    with serve([openai_ok(proposals())]) as fake:
+        ctx = context(sqlite_db, tmp_path, fake.url, goal=goal)
+        update = plan(ctx, iteration(ctx, 1))
+    assert update.get("stop_reason") is None
+    with sqlite_db.reader() as s:
+        found = skills.find_skill(s, spec=ctx.goal, experiment_id=ctx.experiment_id)
+    assert found is not None and found.status == "training" and found.stages == 2
+    assert [int(k) for k in update["weights"]] == [found.id]
+
+
+def test_subtasks_are_matched_by_scored_retrieval_from_a_bounded_library(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """With 300 skills in the experiment, the decompose prompt lists a bounded, relevant
+    slice; a subtask worded differently or 1 mm off is the library's skill, another one
+    becomes a new skill, and each step records its retrieval score."""
+    heights = [round(0.02 + 0.0009 * i, 4) for i in range(300)]
+    target = spec(("lifted", "green"), height=heights[100])
+    near = spec(("lifted", "green"), height=round(heights[100] + 0.001, 4))
+    answer = decomposition(
+        ("raise green", target), ("raise green a touch more", near), ("grab red", GRASP)
+    )
+    script = [openai_ok(proposals(("stack", spec(("on", "red", "blue"))))), openai_ok(answer)]
+    with serve(script) as fake:
+        ctx = context(sqlite_db, tmp_path, fake.url)
+        with sqlite_db.session() as s:
+            ids = skills.add_skills(
+                s, specs=[spec(("lifted", ("red", "green", "blue")[i % 3]), height=h)
+                          for i, h in enumerate(heights)],
+                experiment_id=ctx.experiment_id,
+            )  # fmt: skip
+            exact = skills.get_skill(s, skill_id=ids[100])
+        state = iteration(ctx, 1)
+        new = propose_node(ctx, state)["new_tasks"]
+        decompose(ctx, LoopState(**{**state.__dict__, "new_tasks": new}))
+    [prompt] = prompts(fake, "ordered subtasks")
+    listed = prompt.split("Library (instruction, status, success rate):")[1]
+    assert 0 < listed.count("\\n- ") + 1 <= PROMPT_LIBRARY
+    with sqlite_db.reader() as s:
+        steps = runs.decomposition_of(s, task_id=new[0])
+        s.expunge_all()  # plain values from here on
+    assert steps[0].skill_id == exact.id and steps[0].matched_existing
+    assert steps[1].skill_id == exact.id and steps[1].matched_existing
+    assert steps[1].score is not None and 0.5 < steps[1].score < 1.0  # near, not the same
+    assert steps[2].skill_id not in ids and not steps[2].matched_existing
+    with sqlite_db.reader() as s:
+        new_skill = skills.get_skill(s, skill_id=steps[2].skill_id)
+    assert new_skill.status == "training" and new_skill.experiment_id == ctx.experiment_id
+
+
+def test_an_analysis_with_an_unknown_skill_keeps_its_valid_verdicts(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """One judgement on a skill that does not exist: the others are applied, the answer is
+    not asked again, and the decision row says what was dropped."""
+    with serve([openai_ok(proposals())]) as fake:
+        ctx = context(sqlite_db, tmp_path, fake.url, patience_steps=0)
+    with sqlite_db.session() as s:
+        k = skills.add_skill(s, spec=REACH, experiment_id=ctx.experiment_id)
+        skills.set_status(s, skill_id=k.id, status="training", decided_by="planner", reason="t")
+        for step in (1000, 2000, 3000):
+            skills.record_evaluation(
+                s, skill_id=k.id, episodes=10, successes=0, env_steps=step,
+                experiment_id=ctx.experiment_id,
+            )  # fmt: skip
+    judgements = [
+        {"skill_id": k.id, "reason": "flat at zero", "verdict": "stalled", "confidence": 0.9},
+        {"skill_id": 999, "reason": "looks done", "verdict": "learned", "confidence": 0.9},
+    ]
+    with serve([openai_ok({"judgements": judgements, "summary": ""})]) as fake:
+        ctx.planner = context(sqlite_db, tmp_path, fake.url, name="judge").planner
+        ctx.planner.recorder = ctx.recorder
+        analyze(ctx, LoopState(experiment_id=ctx.experiment_id, env_steps=3000))
+    assert len(fake.requests) == 1  # kept, not repaired
+    with sqlite_db.reader() as s:
+        assert skills.get_skill(s, skill_id=k.id).status == "failed"
+        [(valid, error)] = s.execute(
+            select(Decision.valid, Decision.error).where(Decision.kind == "analyze")
+        ).all()
+    assert valid and "skill 999 is not in training" in (error or "")
+
+
+def test_promotion_needs_the_bound_over_enough_episodes(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """10 of 10 (lower bound 72 %) is not enough at an 80 % threshold; 49 of 50 is."""
+    with serve([openai_ok(proposals())]) as fake:
+        ctx = context(sqlite_db, tmp_path, fake.url)
+    ctx.planner = Planner.from_settings(PlannerSettings(), recorder=ctx.recorder)  # the rules
+    with sqlite_db.session() as s:
+        k = skills.add_skill(s, spec=REACH, experiment_id=ctx.experiment_id)
+        skills.set_status(s, skill_id=k.id, status="training", decided_by="planner", reason="t")
+        skills.record_evaluation(
+            s, skill_id=k.id, episodes=10, successes=10, env_steps=1000,
+            experiment_id=ctx.experiment_id,
+        )  # fmt: skip
+    analyze(ctx, LoopState(experiment_id=ctx.experiment_id, env_steps=1000))
+    with sqlite_db.session() as s:
+        assert skills.get_skill(s, skill_id=k.id).status == "training"
+        skills.record_evaluation(
+            s, skill_id=k.id, episodes=50, successes=49, env_steps=2000,
+            experiment_id=ctx.experiment_id,
+        )  # fmt: skip
+    analyze(ctx, LoopState(experiment_id=ctx.experiment_id, env_steps=2000))
+    with sqlite_db.reader() as s:
+        promoted = skills.get_skill(s, skill_id=k.id)
+    assert promoted.status == "learned"
+    assert promoted.success_lower == pytest.approx(0.895, abs=0.01)
+
+
+def test_a_second_experiment_learns_its_own_skills(sqlite_db: Database, tmp_path: Path) -> None:
+    """The first experiment's learned "reach the red block" is not the second's: the second
+    trains its own, its goal is not "learned" because the first's is, and each counts only
+    its own skills."""
+    with serve([openai_ok(proposals())]) as fake:
+        first = context(sqlite_db, tmp_path, fake.url, name="first", goal="reach the red block")
+        second = context(sqlite_db, tmp_path, fake.url, name="second", goal="reach the red block")
+    with sqlite_db.session() as s:
+        seed_library(s, layout=first.layout)
+        k = skills.add_skill(s, spec=REACH, experiment_id=first.experiment_id)
+        skills.set_status(s, skill_id=k.id, status="training", decided_by="planner", reason="t")
+        skills.set_status(s, skill_id=k.id, status="learned", decided_by="numbers", reason="t")
+    assert stop_reason(first, LoopState()) == "goal learned: reach the red block"
+    assert stop_reason(second, LoopState()) is None
+    update = plan(second, iteration(second, 1))
+    with sqlite_db.reader() as s:
+        own = skills.find_skill(s, spec=REACH, experiment_id=second.experiment_id)
+        assert own is not None and own.id != k.id and own.status == "training"
+        assert list(update["weights"]) == [str(own.id)]
+        assert skills.status_counts(s, experiment_id=second.experiment_id)["learned"] == 0
+        assert skills.status_counts(s, experiment_id=first.experiment_id)["learned"] == 1
