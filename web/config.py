@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storage.runs import STALE_AFTER_S
+
 
 class WebSettings(BaseSettings):
     """Where the data is, where to listen, and the token that guards every change."""
@@ -43,7 +45,9 @@ class WebSettings(BaseSettings):
         "EXPERIMENTER_CACHE_SECONDS.",
     )
     alive_seconds: float = Field(
-        default=120.0,
+        default=STALE_AFTER_S,
         gt=0,
-        description="A daemon whose heartbeat is older than this is shown as not responding.",
+        description="A running or paused experiment whose heartbeat is older than this "
+        "(seconds) is shown as stale: its daemon crashed or was killed (as `experimenter "
+        "status` says); EXPERIMENTER_ALIVE_SECONDS.",
     )

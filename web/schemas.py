@@ -55,6 +55,15 @@ class ExperimentSummary(BaseModel):
     budgets: dict[str, Any]
     heartbeat_at: datetime | None
     alive: bool = Field(description="Heartbeat recent enough: a daemon is running it.")
+    stale: bool = Field(
+        description="Running or paused, but no heartbeat for longer than the dashboard's "
+        "alive_seconds: the daemon crashed or was killed."
+    )
+    state: str = Field(
+        description="The status as a person should read it: the stored status, or "
+        "'stale (no heartbeat for 5 min; the daemon may have crashed: run the same command "
+        "again to resume)'."
+    )
     iteration: int | None = Field(description="Number of the current (newest) iteration.")
     node: str | None = Field(description="Where the graph is now, as last reported.")
     created_at: datetime
@@ -207,6 +216,13 @@ class ReviewQueue(BaseModel):
     proposals: list[TaskPublic]
     pending: list[CommandPublic]
     experiments: list[ExperimentSummary] = Field(description="Experiments that can be steered.")
+
+
+class ErrorOut(BaseModel):
+    """Every error the API answers, whatever its status: one line saying what was wrong and
+    what is allowed (a bad parameter names it, says what it must be and what was given)."""
+
+    detail: str = Field(description="What was wrong, and what to do instead.")
 
 
 class ReasonIn(BaseModel):

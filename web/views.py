@@ -6,9 +6,9 @@ transaction; the HTML pages and the JSON API call the same functions, so they ne
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,7 @@ from skills.schemas import SkillRef
 from skills.search import load_skills, search_ids
 from storage import history, runs
 from storage.enums import CommandStatus, TaskStatus
+from storage.history import MAX_PAGE
 from storage.models import Experiment, Iteration, Task
 from web.schemas import (
     BudgetUse,
@@ -55,6 +56,27 @@ BUDGETS = {
 }
 """Budget -> the keys its limit may have in ``experiments.budgets``, with their unit."""
 THRESHOLD_KEYS = ("success_threshold", "learned_threshold", "threshold")
+R = TypeVar("R")
+
+
+def _page(
+    fetch: Callable[[int, int | None], list[R]],
+    *,
+    limit: int,
+    before: int | None,
+    cursor: Callable[[R], int],
+) -> tuple[list[R], int | None]:
+    """At most ``limit`` rows before the cursor ``before``, and the cursor of the next page
+    (``None`` on the last). One row more than asked says whether there is a next page; at the
+    largest page the storage allows, a one-row look past the page does."""
+    if limit < MAX_PAGE:
+        rows = fetch(limit + 1, before)
+        page = rows[:limit]
+        more = len(rows) > limit
+    else:
+        page = fetch(limit, before)
+        more = len(page) == limit and bool(fetch(1, cursor(page[-1])))
+    return page, cursor(page[-1]) if more else None
 
 
 def _node(iteration: Iteration | None) -> str | None:
@@ -82,8 +104,10 @@ def _summary(
         and (now - exp.heartbeat_at).total_seconds() <= alive_seconds
         and exp.status in ("running", "paused", "created")
     )
+    stale, state = runs.experiment_state(exp, stale_after=alive_seconds, now=now)
     return ExperimentSummary(
-        id=exp.id, name=exp.name, status=exp.status, planner_backend=exp.planner_backend,
+        id=exp.id, name=exp.name, status=exp.status, stale=stale, state=state,
+        planner_backend=exp.planner_backend,
         goal=exp.goal, skills=counts, env_steps_used=exp.env_steps_used,
         wall_seconds_used=exp.wall_seconds_used, dollars_used=exp.dollars_used,
         budgets=exp.budgets or {}, heartbeat_at=exp.heartbeat_at, alive=alive,
@@ -96,13 +120,15 @@ def experiments(
     session: Session, *, limit: int, before_id: int | None, alive_seconds: float
 ) -> Page[ExperimentSummary]:
     """A page of experiments, newest first, with their skills counted by status."""
-    rows = history.list_experiments(session, limit=limit + 1, before_id=before_id)
-    page = rows[:limit]
+    page, next_before = _page(
+        lambda n, b: history.list_experiments(session, limit=n, before_id=b),
+        limit=limit, before=before_id, cursor=lambda e: e.id,
+    )  # fmt: skip
     ids = [e.id for e in page]
     counts = status_counts_by_experiment(session, experiment_ids=ids)
     latest = history.latest_iterations(session, experiment_ids=ids)
     items = [_summary(e, counts[e.id], latest.get(e.id), alive_seconds) for e in page]
-    return Page(items=items, next_before=page[-1].id if len(rows) > limit else None)
+    return Page(items=items, next_before=next_before)
 
 
 def _budgets(exp: Experiment) -> list[BudgetUse]:
@@ -162,14 +188,13 @@ def iterations(
 ) -> Page[IterationPublic]:
     """A page of an experiment's iterations, newest first (cursor: the iteration number)."""
     runs.get_experiment(session, experiment_id=experiment_id)
-    rows = history.list_iterations(
-        session, experiment_id=experiment_id, limit=limit + 1, before_number=before
-    )
-    page = rows[:limit]
-    return Page(
-        items=[_iteration(i) for i in page],
-        next_before=page[-1].number if len(rows) > limit else None,
-    )
+    page, next_before = _page(
+        lambda n, b: history.list_iterations(
+            session, experiment_id=experiment_id, limit=n, before_number=b
+        ),
+        limit=limit, before=before, cursor=lambda i: i.number,
+    )  # fmt: skip
+    return Page(items=[_iteration(i) for i in page], next_before=next_before)
 
 
 def training_curves(session: Session, *, experiment_id: int) -> tuple[list[Curve], float | None]:
@@ -343,14 +368,13 @@ def tasks(
     if status is not None and status not in {s.value for s in TaskStatus}:
         allowed = ", ".join(s.value for s in TaskStatus)
         raise SkillError(f"unknown task status {status!r}; allowed: {allowed}")
-    rows = history.list_tasks(
-        session, experiment_id=experiment_id, status=status, limit=limit + 1, before_id=before_id
-    )
-    page = rows[:limit]
-    return Page(
-        items=_tasks(session, page, _pending_by_task(session)),
-        next_before=page[-1].id if len(rows) > limit else None,
-    )
+    page, next_before = _page(
+        lambda n, b: history.list_tasks(
+            session, experiment_id=experiment_id, status=status, limit=n, before_id=b
+        ),
+        limit=limit, before=before_id, cursor=lambda t: t.id,
+    )  # fmt: skip
+    return Page(items=_tasks(session, page, _pending_by_task(session)), next_before=next_before)
 
 
 def decisions(
@@ -363,16 +387,18 @@ def decisions(
     before_id: int | None,
 ) -> Page[DecisionPublic]:
     """Planner calls newest first, filtered by kind and outcome."""
-    rows = history.decision_page(
-        session, experiment_id=experiment_id, kind=kind, outcome=outcome, limit=limit + 1,
-        before_id=before_id,
+    page, next_before = _page(
+        lambda n, b: history.decision_page(
+            session, experiment_id=experiment_id, kind=kind, outcome=outcome, limit=n,
+            before_id=b,
+        ),
+        limit=limit, before=before_id, cursor=lambda d: d.id,
     )  # fmt: skip
-    page = rows[:limit]
     images = history.images_of(session, decision_ids=[d.id for d in page])
     items = [
         DecisionPublic.model_validate(d).model_copy(update={"images": images[d.id]}) for d in page
     ]
-    return Page(items=items, next_before=page[-1].id if len(rows) > limit else None)
+    return Page(items=items, next_before=next_before)
 
 
 def decision(session: Session, *, decision_id: int) -> DecisionPublic:
@@ -399,11 +425,13 @@ def commands(
     if status is not None and status not in {s.value for s in CommandStatus}:
         allowed = ", ".join(s.value for s in CommandStatus)
         raise SkillError(f"unknown command status {status!r}; allowed: {allowed}")
-    rows = history.list_commands(
-        session, experiment_id=experiment_id, status=status, limit=limit + 1, before_id=before_id
-    )
-    page = rows[:limit]
-    return Page(items=_commands(page), next_before=page[-1].id if len(rows) > limit else None)
+    page, next_before = _page(
+        lambda n, b: history.list_commands(
+            session, experiment_id=experiment_id, status=status, limit=n, before_id=b
+        ),
+        limit=limit, before=before_id, cursor=lambda c: c.id,
+    )  # fmt: skip
+    return Page(items=_commands(page), next_before=next_before)
 
 
 def metric_series(

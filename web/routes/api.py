@@ -3,11 +3,14 @@
 Lists are newest first with a cursor (``before=next_before``), except the library table,
 which is sortable and paged by ``offset``. Changes (``POST``) need the token in a header
 (``Authorization: Bearer <token>``) and answer ``202`` with the queued command.
+
+Every error is ``{"detail": "one line"}`` (``ErrorOut``), and each route declares the
+statuses it can answer with in the OpenAPI document (``responses=``), 422 included.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
@@ -33,6 +36,7 @@ from web.schemas import (
     CommandPublic,
     ControlIn,
     DecisionPublic,
+    ErrorOut,
     ExperimentOverview,
     ExperimentSummary,
     GoalIn,
@@ -54,8 +58,31 @@ def _token(request: Request, guard: GuardDep) -> None:
 router = APIRouter(prefix="/api", tags=["api"])
 Authorized = [Depends(_token)]
 
+ERRORS = {
+    400: "Bad input that passed validation but cannot be served (an unknown status or kind, "
+    "a relevance sort without a query, a blank reason for a rejection, a goal the arena does "
+    "not know).",
+    401: "The change needs the token: 'Authorization: Bearer <token>'.",
+    403: "The token is wrong.",
+    404: "No such experiment, skill, task or decision.",
+    409: "The change no longer applies (the task was decided, a decision is queued already, "
+    "the experiment has ended).",
+    422: "A parameter or body field is malformed: detail names it, says what it must be and "
+    "what was given.",
+}
 
-@router.get("/experiments", summary="Experiments, newest first")
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route that may answer with ``codes`` (bodies: ``ErrorOut``)."""
+    return {code: {"model": ErrorOut, "description": ERRORS[code]} for code in codes}
+
+
+LIST = errors(400, 422)
+ONE = errors(404, 422)
+CHANGE = errors(401, 403, 404, 409, 422)
+
+
+@router.get("/experiments", summary="Experiments, newest first", responses=errors(422))
 def list_experiments(
     s: Reader, settings: Settings, before: Before = None, limit: Limit = None
 ) -> Page[ExperimentSummary]:
@@ -64,7 +91,11 @@ def list_experiments(
     )
 
 
-@router.get("/experiments/{experiment_id}", summary="One experiment: status, budgets, timeline")
+@router.get(
+    "/experiments/{experiment_id}",
+    summary="One experiment: status, budgets, timeline",
+    responses=ONE,
+)
 def get_experiment(
     experiment_id: ExperimentId, s: Reader, settings: Settings
 ) -> ExperimentOverview:
@@ -73,7 +104,11 @@ def get_experiment(
     )
 
 
-@router.get("/experiments/{experiment_id}/iterations", summary="Iterations, newest first")
+@router.get(
+    "/experiments/{experiment_id}/iterations",
+    summary="Iterations, newest first",
+    responses=ONE,
+)
 def list_iterations(
     experiment_id: ExperimentId,
     s: Reader,
@@ -86,14 +121,22 @@ def list_iterations(
     )
 
 
-@router.get("/experiments/{experiment_id}/metrics", summary="Metric series and newest values")
+@router.get(
+    "/experiments/{experiment_id}/metrics",
+    summary="Metric series and newest values",
+    responses=ONE,
+)
 def list_metrics(experiment_id: ExperimentId, s: Reader, settings: Settings) -> list[MetricSeries]:
     return views.experiment_overview(
         s, experiment_id=experiment_id, alive_seconds=settings.alive_seconds, iterations=1
     ).metrics
 
 
-@router.get("/experiments/{experiment_id}/metrics/{name}", summary="Points of a metric series")
+@router.get(
+    "/experiments/{experiment_id}/metrics/{name}",
+    summary="Points of a metric series",
+    responses=ONE,
+)
 def metric_points(
     experiment_id: ExperimentId,
     name: Annotated[str, Path(max_length=100, pattern=r"^[\w.:-]+$")],
@@ -107,7 +150,7 @@ def metric_points(
     )
 
 
-@router.get("/skills", summary="The library table: search, filter, sort, page")
+@router.get("/skills", summary="The library table: search, filter, sort, page", responses=LIST)
 def list_skills(s: Reader, settings: Settings, query: Library) -> SkillTable:
     return views.skill_table(
         s,
@@ -120,7 +163,9 @@ def list_skills(s: Reader, settings: Settings, query: Library) -> SkillTable:
     )
 
 
-@router.get("/skills/search", summary="Full-text search, as `experimenter skills search`")
+@router.get(
+    "/skills/search", summary="Full-text search, as `experimenter skills search`", responses=LIST
+)
 def search(
     s: Reader,
     q: Annotated[str, Query(min_length=1, max_length=200, description="Words to look for.")],
@@ -130,12 +175,20 @@ def search(
     return search_skills(s, query=q, status=status or None, limit=limit)
 
 
-@router.get("/skills/{skill_id}", summary="One skill: spec, history, evaluations, lineage")
+@router.get(
+    "/skills/{skill_id}",
+    summary="One skill: spec, history, evaluations, lineage",
+    responses=ONE,
+)
 def get_skill(skill_id: SkillId, s: Reader) -> SkillPage:
     return views.skill(s, skill_id=skill_id)
 
 
-@router.get("/tasks", summary="The curriculum: proposals and decompositions, newest first")
+@router.get(
+    "/tasks",
+    summary="The curriculum: proposals and decompositions, newest first",
+    responses=LIST,
+)
 def list_tasks(
     s: Reader,
     settings: Settings,
@@ -153,7 +206,11 @@ def list_tasks(
     )
 
 
-@router.get("/decisions", summary="Planner calls, newest first; filter by kind and outcome")
+@router.get(
+    "/decisions",
+    summary="Planner calls, newest first; filter by kind and outcome",
+    responses=errors(422),
+)
 def list_decisions(
     s: Reader,
     settings: Settings,
@@ -175,7 +232,7 @@ def list_decisions(
     )
 
 
-@router.get("/decisions/{decision_id}", summary="One planner call in full")
+@router.get("/decisions/{decision_id}", summary="One planner call in full", responses=ONE)
 def get_decision(decision_id: DecisionId, s: Reader) -> DecisionPublic:
     return views.decision(s, decision_id=decision_id)
 
@@ -185,7 +242,7 @@ def review(s: Reader, settings: Settings) -> ReviewQueue:
     return views.review_queue(s, alive_seconds=settings.alive_seconds, limit=100)
 
 
-@router.get("/commands", summary="Commands to the daemons, newest first")
+@router.get("/commands", summary="Commands to the daemons, newest first", responses=LIST)
 def list_commands(
     s: Reader,
     settings: Settings,
@@ -207,6 +264,7 @@ def list_commands(
     "/tasks/{task_id}/approve",
     status_code=202,
     dependencies=Authorized,
+    responses=CHANGE,
     summary="Approve a waiting proposal (queues a command)",
 )
 def approve(task_id: TaskId, body: ReasonIn, s: Writer) -> CommandPublic:
@@ -217,6 +275,7 @@ def approve(task_id: TaskId, body: ReasonIn, s: Writer) -> CommandPublic:
     "/tasks/{task_id}/reject",
     status_code=202,
     dependencies=Authorized,
+    responses=CHANGE | errors(400),
     summary="Reject a waiting proposal, with the reason (queues a command)",
 )
 def reject(task_id: TaskId, body: ReasonIn, s: Writer) -> CommandPublic:
@@ -227,6 +286,7 @@ def reject(task_id: TaskId, body: ReasonIn, s: Writer) -> CommandPublic:
     "/experiments/{experiment_id}/goal",
     status_code=202,
     dependencies=Authorized,
+    responses=CHANGE | errors(400),
     summary="Set a goal: an instruction or a spec as JSON (queues a command)",
 )
 def goal(experiment_id: ExperimentId, body: GoalIn, s: Writer) -> CommandPublic:
@@ -237,6 +297,7 @@ def goal(experiment_id: ExperimentId, body: GoalIn, s: Writer) -> CommandPublic:
     "/experiments/{experiment_id}/control",
     status_code=202,
     dependencies=Authorized,
+    responses=CHANGE,
     summary="Pause, resume or stop the experiment's daemon (queues a command)",
 )
 def control(experiment_id: ExperimentId, body: ControlIn, s: Writer) -> CommandPublic:
