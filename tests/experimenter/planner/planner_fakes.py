@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,21 +48,30 @@ class FakeServer:
     url: str = ""
     stopping: threading.Event = field(default_factory=threading.Event)
     """Set when the server stops: wakes handlers that delay or hang."""
+    respond: Callable[[Seen], Reply] | None = None
+    """Answers each request from what it asks (a model of the model) instead of the script."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def next_reply(self) -> Reply:
-        return self.script.pop(0) if len(self.script) > 1 else self.script[0]
+    def next_reply(self, seen: Seen) -> Reply:
+        with self.lock:  # requests may overlap (an abandoned call and the next one)
+            if self.respond is not None:
+                return self.respond(seen)
+            return self.script.pop(0) if len(self.script) > 1 else self.script[0]
 
 
 @contextmanager
-def serve(script: Sequence[Reply]) -> Iterator[FakeServer]:
-    fake = FakeServer(list(script))
+def serve(script: Sequence[Reply] | Callable[[Seen], Reply]) -> Iterator[FakeServer]:
+    """A fake server answering from ``script``: replies in order (the last repeated), or a
+    callable that answers each request it is shown."""
+    fake = FakeServer([], respond=script) if callable(script) else FakeServer(list(script))
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             body = json.loads(self.rfile.read(length) or b"{}")
-            fake.requests.append(Seen(self.path, dict(self.headers), body))
-            reply = fake.next_reply()
+            seen = Seen(self.path, dict(self.headers), body)
+            fake.requests.append(seen)
+            reply = fake.next_reply(seen)
             if isinstance(reply, Raw):
                 status, data, content_type = reply.status, reply.body, reply.content_type
                 if reply.delay_s is None or reply.delay_s > 0:
