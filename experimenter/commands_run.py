@@ -204,6 +204,14 @@ class Status(DatabaseOptions):
         for r in rows:
             if r["stale"]:
                 print(f"experiment {r['id']} ({r['name']}): {r['state']}")
+        for r in rows:
+            for k in r["training"] if r["status"] in ("running", "paused") else []:
+                if k["success"] is None:
+                    continue
+                print(
+                    f"experiment {r['id']} trains skill {k['id']} ({k['instruction']}): "
+                    f"{k['success']:.0%}, 95 % lower bound {k['lower_bound'] or 0:.0%}"
+                )
         if any(r["proposals_waiting"] for r in rows):
             print("proposals wait for review: experimenter proposals")
 

@@ -43,8 +43,16 @@ def experiment_status(db: Database, *, home: Path) -> list[dict[str, Any]]:
             # every call's as soon as it is made.
             spent = planner_spend(s, experiment_id=exp.id)
             counts = {st.value: 0 for st in skills.SkillStatus}
+            training = []
             for k in skills.list_skills(s, experiment_id=exp.id, limit=10_000):
                 counts[k.status] += 1
+                if k.status == "training":
+                    # The newest success and its Wilson 95 % lower bound: what promotion
+                    # must clear.
+                    training.append({
+                        "id": k.id, "instruction": k.instruction, "success": k.success_rate,
+                        "lower_bound": k.success_lower,
+                    })  # fmt: skip
             stale, state = runs.experiment_state(exp)
             out.append(
                 {
@@ -57,6 +65,7 @@ def experiment_status(db: Database, *, home: Path) -> list[dict[str, Any]]:
                     "planner": exp.planner_backend,
                     "iterations": runs.count_iterations(s, experiment_id=exp.id),
                     "skills": counts,
+                    "training": training,
                     "proposals_waiting": len(
                         runs.list_tasks(s, experiment_id=exp.id, status="proposed")
                     ),

@@ -25,6 +25,7 @@ from experimenter.graph.settings import LoopSettings
 from experimenter.graph.state import LoopState
 from experimenter.learner_store import LearnerStore
 from experimenter.planner import DatabaseRecorder, Planner, PlannerSettings
+from experimenter.status import experiment_status
 from storage import Database, runs
 from storage.models import Decision
 
@@ -259,6 +260,9 @@ def test_promotion_needs_the_bound_over_enough_episodes(
             experiment_id=ctx.experiment_id,
         )  # fmt: skip
     analyze(ctx, LoopState(experiment_id=ctx.experiment_id, env_steps=1000))
+    [row] = [r for r in experiment_status(sqlite_db, home=tmp_path) if r["id"] == ctx.experiment_id]
+    [shown] = row["training"]  # `experimenter status` shows the bound promotion must clear
+    assert shown["success"] == 1.0 and shown["lower_bound"] == pytest.approx(0.722, abs=0.001)
     with sqlite_db.session() as s:
         assert skills.get_skill(s, skill_id=k.id).status == "training"
         skills.record_evaluation(

@@ -29,7 +29,7 @@ def test_every_page_shows_what_it_is_about(client: TestClient, ids: Seeded) -> N
         "/skills": ["lift the red block", "pick the red cube up", '<svg class="spark"'],
         "/skills?q=stack": ["put the red block on the blue block", "Relevance"],
         f"/skills/{ids.skill['left']}": ["stalled at 10% for 150k steps", "failed"],
-        f"/skills/{ids.skill['lift']}": [f"/artifacts/{ids.video}", "Used in"],
+        f"/skills/{ids.skill['lift']}": [f"/artifacts/{ids.video}", "Used in", "lower bound 64%"],
         "/curriculum": ["build a tower of three", "found in the library", "duplicate"],
         "/decisions": ["429 RESOURCE_EXHAUSTED", "cached", "gemini-2.5-flash"],
         f"/decisions/{ids.decision['analyze']}": [f"/artifacts/{ids.images[1]}", "Prompt"],

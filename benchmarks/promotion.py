@@ -1,0 +1,97 @@
+"""Do promoted skills hold? Every skill an experiment promoted, re-measured on fresh starts.
+
+A skill is promoted when the Wilson 95 % lower bound of its success rate, over
+``confirm_episodes`` episodes from starts it was never judged on, reaches the threshold
+(``experimenter.graph.nodes.analyze``). This script takes an experiment's newest learner
+checkpoint and runs every promoted learned skill's policy (deterministic actions,
+conditioned on its instruction) on ``--episodes`` episodes from seeds no evaluation uses
+(from 10^8), and reports how many still reach the threshold (goal: at least 95 % of them).
+Scripted primitives are left out: they are not learned.
+
+Usage: ``python benchmarks/promotion.py --data-dir data --experiment quickstart [--episodes
+200] [--json]``. Run it on a finished (or stopped) experiment: it reads the checkpoint the
+daemon left.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+import torch
+
+import skills
+from controllers.learner import LearnerConfig
+from experimenter.graph.settings import LoopSettings
+from experimenter.learner_store import LearnerStore
+from skills.stats import wilson_interval
+from storage import open_database, runs
+
+FRESH_SEED = 10**8
+"""First seed of the re-measurement (evaluations in the loop use 10^6 + 1,000 a iteration)."""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--experiment", required=True)
+    parser.add_argument("--episodes", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    db = open_database(home=args.data_dir)
+    with db.reader() as s:
+        exp = runs.find_experiment(s, name=args.experiment)
+        if exp is None:
+            raise SystemExit(f"no experiment named {args.experiment!r} in {args.data_dir}")
+        settings = LoopSettings.model_validate(exp.config)
+        exp_id = exp.id
+        promoted = skills.list_skills(
+            s, status="learned", kind="learned", experiment_id=exp_id, limit=10_000
+        )
+        specs = skills.skill_specs(s, skill_ids=[k.id for k in promoted])
+    config = LearnerConfig(**{"seed": 0, **settings.learner})
+    store = LearnerStore(args.data_dir / "experiments" / str(exp_id) / "learner", config)
+    learner = store.get()
+    rows: list[dict[str, Any]] = []
+    for k in promoted:
+        task = learner.add_task(specs[k.id])
+        res = learner.evaluate(task, args.episodes, seed=FRESH_SEED)
+        low, high = wilson_interval(res.successes, res.episodes)
+        rows.append({
+            "skill": k.id, "instruction": k.instruction, "at_promotion": k.success_rate,
+            "bound_at_promotion": k.success_lower, "success": res.success_rate,
+            "lower": low, "upper": high, "holds": res.success_rate >= settings.threshold,
+        })  # fmt: skip
+    store.close()
+    held = sum(r["holds"] for r in rows)
+    summary = {
+        "experiment": args.experiment, "env_steps": learner.env_steps,
+        "threshold": settings.threshold, "episodes": args.episodes, "promoted": len(rows),
+        "hold": held, "hold_fraction": held / len(rows) if rows else None, "skills": rows,
+    }  # fmt: skip
+    if args.json:
+        print(json.dumps(summary))
+        return
+    print(f"{args.experiment}: {len(rows)} promoted learned skills at {learner.env_steps} env "
+          f"steps, re-measured on {args.episodes} fresh starts (threshold "
+          f"{settings.threshold:.0%})")  # fmt: skip
+    print(f"{'skill':>5}  {'at promotion (bound)':>21}  {'now [95 % CI]':>20}  holds  instruction")
+    for r in rows:
+        then = f"{r['at_promotion']:.0%} ({r['bound_at_promotion'] or 0:.0%})"
+        now = f"{r['success']:.0%} [{r['lower']:.0%}, {r['upper']:.0%}]"
+        print(f"{r['skill']:>5}  {then:>21}  {now:>20}  {'yes' if r['holds'] else 'NO':>5}  "
+              f"{r['instruction']}")  # fmt: skip
+    if rows:
+        print(f"{held} of {len(rows)} hold ({held / len(rows):.0%}; goal >= 95 %)")
+
+
+if __name__ == "__main__":
+    main()
