@@ -302,7 +302,9 @@ class Daemon:
         line = disk_full_line(e, default=self.home)
         try:
             with self.db.session() as s:
-                runs.set_experiment_status(s, experiment_id=self.experiment_id, status="failed")
+                runs.set_experiment_status(
+                    s, experiment_id=self.experiment_id, status="failed", reason=line
+                )
         except Exception as again:  # the database is on the full disk too
             log.debug("could not mark experiment %d failed: %s", self.experiment_id, again)
         log.debug("disk full", exc_info=e)
@@ -411,7 +413,9 @@ class Daemon:
             return self._report("finished", values.stop_reason, values, summaries)
         why = f"signal {self.signalled}" if self.signalled else "stop command"
         with self.db.session() as s:
-            runs.set_experiment_status(s, experiment_id=exp_id, status="stopped")
+            runs.set_experiment_status(
+                s, experiment_id=exp_id, status="stopped", reason=reason or why
+            )
             runs.heartbeat(
                 s, experiment_id=exp_id, env_steps=steps, wall_seconds=ctx.wall_seconds()
             )

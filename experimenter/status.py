@@ -76,11 +76,12 @@ def experiment_status(db: Database, *, home: Path) -> list[dict[str, Any]]:
                     "planner_tokens": spent.tokens,
                     "budgets": exp.budgets,
                     "heartbeat_at": exp.heartbeat_at,
+                    "recorded_stop": exp.stop_reason,
                 }
             )
     for row in out:
         pos = graph_position(db, home, int(row["id"]))
         row["node"] = pos.get("node") or None
-        row["stop_reason"] = pos.get("stop_reason")
+        row["stop_reason"] = row.pop("recorded_stop") or pos.get("stop_reason")
         row["daemon"] = ExperimentLock(db, home, int(row["id"])).held_elsewhere()
     return out

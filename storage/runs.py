@@ -67,14 +67,22 @@ def get_experiment(session: Session, *, experiment_id: int) -> Experiment:
 
 
 def set_experiment_status(
-    session: Session, *, experiment_id: int, status: ExperimentStatus | str
+    session: Session,
+    *,
+    experiment_id: int,
+    status: ExperimentStatus | str,
+    reason: str | None = None,
 ) -> Experiment:
-    """Change an experiment's status (finished/failed/stopped also set ``finished_at``)."""
+    """Change an experiment's status (finished/failed/stopped also set ``finished_at`` and
+    record ``reason``, why the daemon ended; running clears it)."""
     value = ExperimentStatus(status)
     exp = get_experiment(session, experiment_id=experiment_id)
     exp.status = value.value
+    if value == ExperimentStatus.RUNNING:
+        exp.stop_reason = None
     if value in (ExperimentStatus.FINISHED, ExperimentStatus.FAILED, ExperimentStatus.STOPPED):
         exp.finished_at = utcnow()
+        exp.stop_reason = reason
     session.flush()
     return exp
 

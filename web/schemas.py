@@ -68,6 +68,10 @@ class ExperimentSummary(BaseModel):
     node: str | None = Field(description="Where the graph is now, as last reported.")
     created_at: datetime
     finished_at: datetime | None
+    stop_reason: str | None = Field(
+        None, description="Why its daemon last ended (a budget, the goal, a signal, a full "
+        "disk); null while it runs.",
+    )  # fmt: skip
 
 
 class BudgetUse(BaseModel):

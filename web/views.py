@@ -112,7 +112,7 @@ def _summary(
         wall_seconds_used=exp.wall_seconds_used, dollars_used=exp.dollars_used,
         budgets=exp.budgets or {}, heartbeat_at=exp.heartbeat_at, alive=alive,
         iteration=latest.number if latest else None, node=_node(latest),
-        created_at=exp.created_at, finished_at=exp.finished_at,
+        created_at=exp.created_at, finished_at=exp.finished_at, stop_reason=exp.stop_reason,
     )  # fmt: skip
 
 

@@ -688,7 +688,9 @@ def finish(ctx: Context, state: LoopState) -> Update:
 
     reason = state.stop_reason or stop_reason(ctx, state) or "stopped"
     with ctx.db.session() as s:
-        runs.set_experiment_status(s, experiment_id=ctx.experiment_id, status="finished")
+        runs.set_experiment_status(
+            s, experiment_id=ctx.experiment_id, status="finished", reason=reason
+        )
     log.info("experiment %d finished: %s", ctx.experiment_id, reason)
     return {"stop_reason": reason}
 

@@ -47,6 +47,9 @@ class Experiment(Base):
     """Last sign of life of the daemon running it."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stop_reason: Mapped[str | None] = mapped_column(Text)
+    """Why the daemon last ended: a budget spent, the goal learned, a signal or stop command,
+    a full disk (migration 0006); None while it runs."""
 
 
 class Iteration(Base):

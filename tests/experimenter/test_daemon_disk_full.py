@@ -68,7 +68,8 @@ def test_a_full_disk_stops_cleanly_and_the_same_command_continues(tmp_path: Path
     assert Learner.load(slots / before).env_steps == COLLECT
     database = db(home)
     with database.reader() as s:
-        assert runs.get_experiment(s, experiment_id=1).status == "failed"
+        exp = runs.get_experiment(s, experiment_id=1)
+        assert exp.status == "failed" and "disk full" in (exp.stop_reason or "")
         # Iteration 2's rows were recorded; its data is not in the saved replay.
         assert runs.collected_steps(s, experiment_id=1) == 2 * COLLECT
 

@@ -89,6 +89,7 @@ def test_a_run_under_a_fallible_model_reaches_its_budget_and_learns_honestly(
                 status.setdefault(t.wording, (t.status, t.verdict or ""))
             exp = runs.get_experiment(s, experiment_id=1)
             spent = exp.dollars_used
+            assert (exp.stop_reason or "").startswith("env step budget spent"), exp.stop_reason
     finally:
         database.dispose()
 
