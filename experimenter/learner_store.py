@@ -18,7 +18,6 @@ from __future__ import annotations
 import errno
 import json
 import logging
-import os
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -155,16 +154,9 @@ class LearnerStore:
             learner.replay.mark_changed_since(min(added, learner.replay.added))
             folder = learner.save(self.root / slot)
             meta = {"current": slot, "added": {**meta["added"], slot: learner.replay.added}}
-            tmp = self.root / "slots.json.tmp"
-            try:
-                with open(tmp, "w") as f:
-                    f.write(json.dumps(meta))
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, self.root / "slots.json")
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
+            from controllers.learner.files import atomic_write  # torch only when saving
+
+            atomic_write(self.root / "slots.json", lambda f: f.write(json.dumps(meta).encode()))
         except BaseException as e:
             self.drop()
             if isinstance(e, OSError) and e.errno in DISK_FULL_ERRNOS:

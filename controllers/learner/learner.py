@@ -29,6 +29,7 @@ from controllers.arena import ACTION_DIM
 from controllers.env import BlocksVecEnv
 from controllers.layout import SceneConfig
 from controllers.learner.config import LearnerConfig
+from controllers.learner.files import atomic_write
 from controllers.learner.replay import ReplayBuffer, Source
 from controllers.learner.sac import SAC, Batch
 from controllers.learner.tasks import Normalizer, TaskSet, object_indices
@@ -104,16 +105,7 @@ def _atomic_save(obj: Any, path: Path) -> None:
     ``RuntimeError`` that no longer says why."""
     buffer = io.BytesIO()
     torch.save(obj, buffer)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(buffer.getbuffer())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda f: f.write(buffer.getbuffer()))
 
 
 class Learner:

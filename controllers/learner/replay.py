@@ -16,11 +16,12 @@ leaves the previous files intact.
 from __future__ import annotations
 
 import json
-import os
 from enum import IntEnum
 from pathlib import Path
 
 import numpy as np
+
+from controllers.learner.files import atomic_write
 
 
 class Source(IntEnum):
@@ -30,21 +31,6 @@ class Source(IntEnum):
     CHAIN = 1  # a scripted or composite skill chain (demonstration-like data)
     RANDOM = 2
     OTHER = 3
-
-
-def _atomic_write(path: Path, write: object) -> None:
-    """``write(f)`` into ``path.tmp``, fsynced, then renamed to ``path``; on any error (a full
-    disk) the temporary file is removed and the error raised."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)  # type: ignore[operator]
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 class ReplayBuffer:
@@ -185,7 +171,7 @@ class ReplayBuffer:
                     to_go=self.to_go[s],
                 )
 
-            _atomic_write(d / f"chunk_{c:06d}.npz", write)
+            atomic_write(d / f"chunk_{c:06d}.npz", write)
         meta = {
             "capacity": self.capacity,
             "obs_dim": self.obs_dim,
@@ -196,7 +182,7 @@ class ReplayBuffer:
             "added": self.added,
         }
         # meta.json is written last: it names only chunks that are already on disk.
-        _atomic_write(d / "meta.json", lambda f: f.write(json.dumps(meta).encode()))
+        atomic_write(d / "meta.json", lambda f: f.write(json.dumps(meta).encode()))
         self._dirty.clear()
 
     @classmethod
