@@ -47,8 +47,10 @@ def test_offline_run_learns_reach_and_records_everything(tmp_path: Path, capsys)
         exp = runs.find_experiment(s, name="main")
         assert exp is not None and exp.status == "finished"
         exp_id = exp.id
-        reach = skills.find_skill(
-            s, spec={"stages": [{"all": [{"pred": "reach", "args": ["red"]}]}]}
+        reach = skills.find_skill(  # the experiment's own skill
+            s,
+            spec={"stages": [{"all": [{"pred": "reach", "args": ["red"]}]}]},
+            experiment_id=exp_id,
         )
         assert reach is not None and reach.status == "learned" and reach.kind == "learned"
         assert reach.success_rate is not None and reach.success_rate >= 0.7
