@@ -125,7 +125,7 @@ def run_experimenter_arm(cfg: LearnerConfig, a: argparse.Namespace, home: Path) 
     arm.seconds = time.perf_counter() - t0
     goal_spec = as_task(GOAL, ("red", "green", "blue"))
     with db.reader() as s:
-        found = skills.find_skill(s, spec=goal_spec)
+        found = skills.find_skill(s, spec=goal_spec, experiment_id=daemon.experiment_id)
         evals = (
             list(
                 reversed(skills.skill_detail(s, skill_id=found.id, evaluations=10_000).evaluations)
