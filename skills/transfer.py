@@ -15,6 +15,7 @@ every problem; skills already in the library (same spec) are kept as they are.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -102,9 +103,15 @@ def export_library(
         for row in session.scalars(select(Skill).where(Skill.id.in_(new))):
             by_id[row.id] = row
         pending = new
+    # A spec held by several experiments (each learns its own) is one key per skill.
+    hashes = Counter(r.spec_hash for r in by_id.values())
+
+    def key(r: Skill) -> str:
+        return r.spec_hash if hashes[r.spec_hash] == 1 else f"{r.spec_hash}.{r.id}"
+
     entries = [
         SkillEntry(
-            key=r.spec_hash,
+            key=key(r),
             spec=r.spec,
             instruction=r.instruction,
             wording=r.wording,
@@ -113,8 +120,8 @@ def export_library(
             status=SkillStatus(r.status),
             primitive=r.primitive,
             primitive_args=r.primitive_args,
-            components=[by_id[c].spec_hash for c in comps.get(r.id, [])],
-            parent=by_id[r.parent_id].spec_hash if r.parent_id is not None else None,
+            components=[key(by_id[c]) for c in comps.get(r.id, [])],
+            parent=key(by_id[r.parent_id]) if r.parent_id is not None else None,
             success_rate=r.success_rate,
             best_success_rate=r.best_success_rate,
         )

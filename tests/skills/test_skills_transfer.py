@@ -131,3 +131,23 @@ def test_a_file_with_one_bad_skill_imports_none_of_it(db: Database) -> None:
     with pytest.raises(lib.SkillError, match=r"nothing imported: 1 problem"), db.session() as s:
         lib.import_library(s, library=lib.LibraryFile.model_validate({"skills": [good, bad]}))
     assert count(db) == 0
+
+
+def test_a_spec_two_experiments_learned_exports_and_imports(db: Database) -> None:
+    """Each experiment has its own skill for a spec: the export keeps both, the import
+    (into the shared library) takes the spec once."""
+    from storage import runs
+
+    reach = as_task("reach the red block", LAYOUT)
+    with db.session() as s:
+        for name in ("a", "b"):
+            exp = runs.create_experiment(s, name=name, planner_backend="offline").id
+            lib.add_skill(s, spec=reach, experiment_id=exp)
+        text = lib.export_library(s).model_dump_json()
+    library = lib.read_library_file(text)
+    assert len(library.skills) == 2 and len({e.key for e in library.skills}) == 2
+    with db.session() as s:
+        report = lib.import_library(s, library=library, source="lib.json")
+        assert (report.added, report.existing) == (1, 1)
+        shared = lib.find_skill(s, spec=reach)
+        assert shared is not None and shared.experiment_id is None
