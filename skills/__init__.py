@@ -14,7 +14,7 @@ JSON. Importing this package loads neither MuJoCo nor torch.
         nearest_skills(s, spec=subtask, k=3)
 """
 
-from skills.detail import lineage, skill_detail
+from skills.detail import lineage, skill_detail, status_histories
 from skills.errors import SkillError, TransitionRefused, UnknownSkill
 from skills.library import (
     add_skill,
@@ -89,4 +89,5 @@ __all__ = [
     "skill_detail",
     "skill_specs",
     "status_counts",
+    "status_histories",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -48,6 +50,23 @@ def lineage(session: Session, *, skill_id: int) -> Lineage:
         components=[SkillRef.model_validate(s) for s in components],
         used_in=[SkillRef.model_validate(s) for s in used_in],
     )
+
+
+def status_histories(
+    session: Session, *, skill_ids: Sequence[int]
+) -> dict[int, list[StatusChangePublic]]:
+    """The status history of each of these skills, oldest change first (one query)."""
+    out: dict[int, list[StatusChangePublic]] = {i: [] for i in skill_ids}
+    if not skill_ids:
+        return out
+    rows = session.scalars(
+        select(SkillStatusChange)
+        .where(SkillStatusChange.skill_id.in_(list(skill_ids)))
+        .order_by(SkillStatusChange.id)
+    )
+    for h in rows:
+        out[h.skill_id].append(StatusChangePublic.model_validate(h))
+    return out
 
 
 def skill_detail(session: Session, *, skill_id: int, evaluations: int = 100) -> SkillDetail:

@@ -1,6 +1,7 @@
 """The skill status state machine.
 
     proposed -> training -> learned | failed
+    failed   -> training   (a retry, once what the skill builds on has grown)
     learned  -> retired
 
 Anything else is refused with the transitions allowed from the current status.
@@ -15,7 +16,7 @@ TRANSITIONS: dict[SkillStatus, tuple[SkillStatus, ...]] = {
     SkillStatus.PROPOSED: (SkillStatus.TRAINING,),
     SkillStatus.TRAINING: (SkillStatus.LEARNED, SkillStatus.FAILED),
     SkillStatus.LEARNED: (SkillStatus.RETIRED,),
-    SkillStatus.FAILED: (),
+    SkillStatus.FAILED: (SkillStatus.TRAINING,),
     SkillStatus.RETIRED: (),
 }
 """Status -> the statuses it may change to."""

@@ -47,6 +47,54 @@ def learned_policy_skills(session: Session, *, experiment_id: int) -> list[skill
     )
 
 
+def retry_tag(iteration: int) -> str:
+    """How a retry's reason begins (a rerun of the iteration's ``plan`` recognises its own)."""
+    return f"iteration {iteration}: retry"
+
+
+def retries_due(
+    session: Session, *, experiment_id: int, retries: int, limit: int, iteration: int
+) -> list[tuple[int, str]]:
+    """Failed skills of the experiment to train again, oldest failure first, with why.
+
+    A skill is retried when it has been retried fewer than ``retries`` times and the
+    experiment has learned at least one other skill since it last failed: what it builds
+    on has grown, so the same training may now succeed (a failed rung is not the end of the
+    road). At most ``limit``.
+    """
+    if limit <= 0 or retries <= 0:
+        return []
+    failed = skills.list_skills(
+        session, status="failed", kind="learned", experiment_id=experiment_id, limit=10_000
+    )
+    if not failed:
+        return []
+    learned = learned_policy_skills(session, experiment_id=experiment_id)
+    histories = skills.status_histories(
+        session, skill_ids=[k.id for k in failed] + [k.id for k in learned]
+    )
+    promotions = sorted(
+        (h.created_at, k.instruction)
+        for k in learned
+        for h in histories[k.id]
+        if h.to_status == "learned"
+    )
+    due: list[tuple[Any, int, str]] = []
+    for k in failed:
+        history = histories[k.id]
+        done = sum(1 for h in history if h.from_status == "failed" and h.to_status == "training")
+        failed_at = max(h.created_at for h in history if h.to_status == "failed")
+        since = [name for when, name in promotions if when > failed_at]
+        if done < retries and since:
+            shown = ", ".join(repr(n) for n in since[:3]) + (" ..." if len(since) > 3 else "")
+            why = (
+                f"{retry_tag(iteration)} {done + 1} of {retries}: {len(since)} skill(s) "
+                f"learned since it failed ({shown})"
+            )
+            due.append((failed_at, k.id, why))
+    return [(sid, why) for _, sid, why in sorted(due)[:limit]]
+
+
 def accept_task(
     session: Session,
     *,

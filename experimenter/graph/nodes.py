@@ -22,6 +22,8 @@ from experimenter.graph.library import (
     accept_task,
     learned_policy_skills,
     recipe,
+    retries_due,
+    retry_tag,
     training_skills,
 )
 from experimenter.graph.state import LoopState
@@ -437,6 +439,22 @@ def plan(ctx: Context, state: LoopState) -> Update:
     with ctx.db.reader() as s:
         training = [k.id for k in training_skills(s, experiment_id=ctx.experiment_id)]
         learned = [k.id for k in learned_policy_skills(s, experiment_id=ctx.experiment_id)]
+    free = ctx.settings.max_training - len(training)
+    with ctx.db.session() as s:  # a failed rung is retried once the library has grown
+        retried = retries_due(
+            s, experiment_id=ctx.experiment_id, retries=ctx.settings.retries, limit=free,
+            iteration=state.iteration,
+        )  # fmt: skip
+        for sid, why in retried:
+            skills.set_status(s, skill_id=sid, status="training", decided_by="numbers", reason=why)
+            log.info("skill %d trains again: %s", sid, why)
+        training += [sid for sid, _ in retried]
+        # Retried in this iteration before a crash too: patience restarts for those as well.
+        tag = retry_tag(state.iteration)
+        restarted = {
+            k for k, history in skills.status_histories(s, skill_ids=training).items()
+            if history and history[-1].reason.startswith(tag)
+        }  # fmt: skip
     if not training and ctx.goal is not None:
         # A goal-directed run gives up its goal only on a budget: with nothing else left,
         # the goal itself is trained (DESIGN.md, "The loop").
@@ -457,6 +475,8 @@ def plan(ctx: Context, state: LoopState) -> Update:
     since = dict(state.training_since)
     for k in training:
         since.setdefault(str(k), learner.env_steps)
+    for k in restarted:  # patience counts again from the retry
+        since[str(k)] = learner.env_steps
     return {
         "weights": weights,
         "collecting": training,

@@ -44,6 +44,11 @@ class LoopSettings(BaseModel):
     patience_steps: int = Field(
         default=30_000, ge=0, description="Env steps a skill trains before it may be failed."
     )
+    retries: int = Field(
+        default=1, ge=0,
+        description="Times a failed skill trains again, once the experiment has learned "
+        "another skill since it failed (a failed rung is not the end of the road).",
+    )  # fmt: skip
     forgetting_weight: float = Field(
         default=0.2, ge=0, description="Training weight of learned skills (against forgetting)."
     )

@@ -297,3 +297,50 @@ def test_a_second_experiment_learns_its_own_skills(sqlite_db: Database, tmp_path
         assert list(update["weights"]) == [str(own.id)]
         assert skills.status_counts(s, experiment_id=second.experiment_id)["learned"] == 0
         assert skills.status_counts(s, experiment_id=first.experiment_id)["learned"] == 1
+
+
+def test_a_failed_skill_is_retried_once_something_was_learned_since(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """A failed rung is not the end of the road: once the experiment learned another skill
+    after the failure, the skill trains again (once, with the reason recorded), with its
+    patience counted from the retry."""
+    from experimenter.graph.nodes import plan
+
+    with serve([openai_ok(proposals())]) as fake:
+        ctx = context(sqlite_db, tmp_path, fake.url, retries=1)
+    with sqlite_db.session() as s:
+        grasp = skills.add_skill(s, spec=GRASP, experiment_id=ctx.experiment_id)
+        above = skills.add_skill(
+            s, spec=spec(("above", "red", "blue")), experiment_id=ctx.experiment_id
+        )
+        for k in (above, grasp):
+            skills.set_status(s, skill_id=k.id, status="training", decided_by="planner", reason="")
+        skills.set_status(s, skill_id=above.id, status="failed", decided_by="planner", reason="")
+    state = LoopState(experiment_id=ctx.experiment_id, iteration=3, training_since={
+        str(above.id): 0, str(grasp.id): 0})  # fmt: skip
+    update = plan(ctx, state)  # nothing learned since it failed: no retry
+    with sqlite_db.reader() as s:
+        assert skills.get_skill(s, skill_id=above.id).status == "failed"
+    assert list(update["weights"]) == [str(grasp.id)]
+    with sqlite_db.session() as s:
+        skills.set_status(s, skill_id=grasp.id, status="learned", decided_by="numbers", reason="")
+    learner = ctx.learners.get()  # env steps move on
+    learner.set_weights({learner.add_task(GRASP): 1.0})
+    learner.collect(200)
+    update = plan(ctx, state)
+    with sqlite_db.reader() as s:
+        retried = skills.skill_detail(s, skill_id=above.id)
+    assert retried.skill.status == "training"
+    assert "retry 1 of 1: 1 skill(s) learned since it failed ('grasp the red block')" in (
+        retried.history[-1].reason
+    )
+    assert update["training_since"][str(above.id)] == learner.env_steps > 0  # patience restarts
+    with sqlite_db.session() as s:  # failed again: not retried a second time
+        skills.set_status(s, skill_id=above.id, status="failed", decided_by="planner", reason="")
+        k = skills.add_skill(s, spec=REACH, experiment_id=ctx.experiment_id)
+        skills.set_status(s, skill_id=k.id, status="training", decided_by="planner", reason="")
+        skills.set_status(s, skill_id=k.id, status="learned", decided_by="numbers", reason="")
+    plan(ctx, LoopState(experiment_id=ctx.experiment_id, iteration=5))
+    with sqlite_db.reader() as s:
+        assert skills.get_skill(s, skill_id=above.id).status == "failed"

@@ -123,7 +123,9 @@ def test_status_follows_the_state_machine_and_keeps_a_history(db: Database) -> N
     [
         ([], "learned", "proposed -> training"),
         (["training"], "retired", "training -> learned, training -> failed"),
-        (["training", "failed"], "training", "none (final)"),
+        # A failed skill may only be retried (issue 14: a failed rung is not the end).
+        (["training", "failed"], "learned", "failed -> training"),
+        (["training", "learned", "retired"], "training", "none (final)"),
         (["training", "learned"], "proposed", "learned -> retired"),
     ],
 )
