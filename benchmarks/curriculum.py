@@ -8,6 +8,9 @@ Goal: "stack the red block on the blue block". Every arm uses the same learner
   scripted primitives seeded in the library); the goal's skill is evaluated by the loop
   once it trains;
 - ``direct``: the goal task alone, the policy collecting its own data;
+- ``scripted``: the goal task alone, with the scripted data the experimenter's primitives
+  produce (``chain_fraction`` of the rounds run the scripted stacking chain, with the
+  loop's action noise): what the experimenter adds beyond that data is its curriculum;
 - ``uniform``: the policy collecting for tasks drawn uniformly from the task grammar (every
   rung of the offline planner's ladder, the goal included), trained on all of them.
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import tempfile
 import time
 from collections.abc import Sequence
@@ -40,6 +44,7 @@ import torch
 
 from controllers.learner import Learner, LearnerConfig
 from controllers.tasks import as_task
+from experimenter.graph.settings import LoopSettings
 
 GOAL = "stack the red block on the blue block"
 PLANNING = ("monitor", "analyze", "propose", "decompose")
@@ -68,18 +73,36 @@ def _mark(arm: Arm, steps: int, rate: float, target: float, t0: float) -> None:
 
 
 def run_policy_arm(
-    name: str, tasks: Sequence[str | dict], cfg: LearnerConfig, a: argparse.Namespace
+    name: str,
+    tasks: Sequence[str | dict],
+    cfg: LearnerConfig,
+    a: argparse.Namespace,
+    scripted: float = 0.0,
 ):
-    """``direct`` and ``uniform``: the policy collects for the tasks (uniform weights)."""
+    """``direct`` and ``uniform``: the policy collects for the tasks (uniform weights).
+
+    ``scripted``: that fraction of the collection rounds runs the scripted stacking chain
+    (the primitives the experimenter's library is seeded with, its action noise) instead,
+    so that the goal trained directly sees the scripted data the experimenter collects.
+    """
+    from controllers.primitives import Chain, stack_chain
+
     arm = Arm(name)
     learner = Learner(cfg)
     ids = [learner.add_task(t) for t in tasks]
     goal = learner.add_task(GOAL)
     learner.set_weights(dict.fromkeys(ids, 1.0))
+    rng = random.Random(cfg.seed)
+    noise = LoopSettings().noise
     t0 = time.perf_counter()
     next_eval = a.eval_every
     while learner.env_steps < a.env_steps:
-        stats = learner.collect(cfg.num_envs * cfg.episode_steps)
+        chunk = cfg.num_envs * cfg.episode_steps
+        if scripted and rng.random() < scripted:
+            chain = lambda: Chain(stack_chain(learner.layout))  # noqa: E731
+            stats = learner.collect(chunk, chain=chain, noise=noise)
+        else:
+            stats = learner.collect(chunk)
         if learner.env_steps >= cfg.random_steps // 2:
             learner.update(max(1, int(stats.env_steps * a.updates_per_step)))
         if learner.env_steps >= next_eval:
@@ -104,7 +127,6 @@ def run_experimenter_arm(cfg: LearnerConfig, a: argparse.Namespace, home: Path) 
     """The daemon in this process, offline planner, the goal given; curve from the DB."""
     import skills
     from experimenter.daemon import Daemon
-    from experimenter.graph.settings import LoopSettings
     from experimenter.planner import PlannerSettings
     from experimenter.status import graph_position
     from storage import open_database
@@ -171,7 +193,7 @@ def plot(arms: list[Arm], path: Path, target: float) -> Path:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--env-steps", type=int, default=300_000, help="Budget of every arm.")
-    p.add_argument("--arms", nargs="+", default=["experimenter", "direct", "uniform"])
+    p.add_argument("--arms", nargs="+", default=["experimenter", "direct", "scripted", "uniform"])
     p.add_argument("--eval-every", type=int, default=4_000)
     p.add_argument("--eval-episodes", type=int, default=20)
     p.add_argument("--target", type=float, default=0.8)
@@ -203,10 +225,13 @@ def main() -> None:
                 arms.append(run_experimenter_arm(cfg, a, Path(home)))
         elif name == "direct":
             arms.append(run_policy_arm("direct", [GOAL], cfg, a))
+        elif name == "scripted":
+            fraction = LoopSettings().chain_fraction
+            arms.append(run_policy_arm("scripted", [GOAL], cfg, a, scripted=fraction))
         elif name == "uniform":
             arms.append(run_policy_arm("uniform", grammar_tasks(), cfg, a))
         else:
-            raise SystemExit(f"unknown arm {name!r}; use experimenter, direct, uniform")
+            raise SystemExit(f"unknown arm {name!r}; use experimenter, direct, scripted, uniform")
     png = plot(arms, a.out / "curriculum.png", a.target)
     print(f"{'arm':<13} {'best':>5} {'steps to target':>16} {'s to target':>12} {'wall s':>8} "
           f"{'planning':>9}")  # fmt: skip
