@@ -42,6 +42,10 @@ def main() -> None:
     parser.add_argument("--experiment", required=True)
     parser.add_argument("--episodes", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--status", nargs="+", default=["learned"],
+        help="Skills of these statuses (e.g. learned training: also a goal still training).",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -54,7 +58,7 @@ def main() -> None:
         settings = LoopSettings.model_validate(exp.config)
         exp_id = exp.id
         promoted = skills.list_skills(
-            s, status="learned", kind="learned", experiment_id=exp_id, limit=10_000
+            s, status=args.status, kind="learned", experiment_id=exp_id, limit=10_000
         )
         specs = skills.skill_specs(s, skill_ids=[k.id for k in promoted])
     config = LearnerConfig(**{"seed": 0, **settings.learner})
@@ -66,7 +70,8 @@ def main() -> None:
         res = learner.evaluate(task, args.episodes, seed=FRESH_SEED)
         low, high = wilson_interval(res.successes, res.episodes)
         rows.append({
-            "skill": k.id, "instruction": k.instruction, "at_promotion": k.success_rate,
+            "skill": k.id, "instruction": k.instruction, "status": k.status,
+            "at_promotion": k.success_rate,
             "bound_at_promotion": k.success_lower, "success": res.success_rate,
             "lower": low, "upper": high, "holds": res.success_rate >= settings.threshold,
         })  # fmt: skip
