@@ -75,6 +75,10 @@ class Run(ExperimentOption):
     random_steps: int = Field(2_000, ge=0, description="Random-action env steps at the start.")
     device: str = Field("cpu", description="Torch device: cpu, cuda or auto.")
     seed: int = Field(0, description="Seed of the learner's random number generators.")
+    bc_weight: float = Field(
+        0.0, ge=0, description="Behaviour cloning on collected chains that achieved their task "
+        "(0: none).",
+    )  # fmt: skip
     threads: int = Field(1, ge=1, description="torch CPU threads.")
     progress: bool = Field(True, description="Show progress bars.")
 
@@ -131,6 +135,7 @@ class Run(ExperimentOption):
                 "hidden": list(self.hidden), "batch_size": self.batch_size,
                 "episode_steps": self.episode_steps, "num_envs": self.num_envs,
                 "random_steps": self.random_steps, "device": self.device, "seed": self.seed,
+                "bc_weight": self.bc_weight,
             },
         )  # fmt: skip
         # A GPU this machine lacks is refused here, not at the daemon's first training step.

@@ -73,6 +73,7 @@ def _experiments(home: Path) -> list[tuple[str, str, dict[str, object]]]:
         (["--goal", "juggle the red block"], {}, "'juggle the red block' is not understood"),
         ([], {"EXPERIMENTER_PLANNER_BACKEND": "bogus"}, "unknown planner backend 'bogus'"),
         (["--planner", "replay"], {}, "the replay backend needs a decisions file"),
+        (["--bc-weight", "-1"], {}, "bc_weight: Input should be greater than or equal to 0"),
     ],
 )
 def test_bad_run_options_are_refused_before_anything_is_stored(
