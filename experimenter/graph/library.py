@@ -144,8 +144,9 @@ def recipe(
 ) -> tuple[PartSpec, ...] | None:
     """How to execute skill ``skill_id`` for data: the parts of its decomposition.
 
-    Each step runs as its matched skill (a primitive's controller, or the policy under the
-    learned skill's instruction); the step that is the skill itself runs as the policy, or,
+    Each step runs as its matched skill (a primitive's controller, the policy under the
+    learned skill's instruction, or a composite's components in order, each ending on its
+    own success); the step that is the skill itself runs as the policy, or,
     with ``scripted``, as the primitives matching each of its atoms exactly (None when some
     atom has no primitive). None when the skill has no decomposition beyond itself.
     """
@@ -161,6 +162,12 @@ def recipe(
         if sid is None:
             return None
         skill = skills.get_skill(session, skill_id=sid)
+        if skill.kind == "composite" and sid != skill_id:
+            inner = _composite_parts(session, skill_id=sid, task_ids=task_ids)
+            if inner is None:
+                return None
+            parts.extend(inner)
+            continue
         if sid == skill_id:
             if not scripted:
                 parts.append(PartSpec("policy", step.spec, task_id=task_ids[sid]))
@@ -178,6 +185,33 @@ def recipe(
         else:
             return None
     return tuple(parts)
+
+
+def _composite_parts(
+    session: Session, *, skill_id: int, task_ids: dict[int, int], depth: int = 0
+) -> list[PartSpec] | None:
+    """A composite skill as the parts of its components, in order: a primitive's
+    controller, a learned skill's policy under its instruction (each part ending on its own
+    success), a nested composite expanded in place. None when a component cannot run here
+    (a learned skill the learner does not train) or composites nest deeper than 4."""
+    if depth > 4:
+        return None
+    parts: list[PartSpec] = []
+    for ref in skills.lineage(session, skill_id=skill_id).components:
+        k = skills.get_skill(session, skill_id=ref.id)
+        spec = skills.skill_specs(session, skill_ids=[k.id])[k.id]
+        if k.kind == "composite":
+            inner = _composite_parts(session, skill_id=k.id, task_ids=task_ids, depth=depth + 1)
+            if inner is None:
+                return None
+            parts.extend(inner)
+        elif k.kind == "primitive" and k.primitive is not None:
+            parts.append(PartSpec("primitive", spec, k.primitive, dict(k.primitive_args or {})))
+        elif k.id in task_ids:
+            parts.append(PartSpec("policy", spec, task_id=task_ids[k.id]))
+        else:
+            return None
+    return parts or None
 
 
 def _atom_primitives(

@@ -344,3 +344,50 @@ def test_a_failed_skill_is_retried_once_something_was_learned_since(
     plan(ctx, LoopState(experiment_id=ctx.experiment_id, iteration=5))
     with sqlite_db.reader() as s:
         assert skills.get_skill(s, skill_id=above.id).status == "failed"
+
+
+def test_a_composite_of_learned_skills_runs_its_parts_for_data(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """A decomposition step that is a composite (a scripted grasp, then the learned lift)
+    runs as its components in order, each ending on its own success, before the task's own
+    policy: data for the goal before its own policy works."""
+    from experimenter.executor import CollectJob
+    from experimenter.graph.library import recipe
+
+    with serve([openai_ok(proposals())]) as fake:
+        ctx = context(sqlite_db, tmp_path, fake.url)
+    stack = spec(("on", "red", "blue"), ("released", "red"))
+    with sqlite_db.session() as s:
+        seed_library(s, layout=ctx.layout)
+        grasp = skills.find_skill(s, spec=GRASP)
+        assert grasp is not None and grasp.kind == "primitive"
+        lift = skills.add_skill(s, spec=LIFT, experiment_id=ctx.experiment_id)
+        skills.set_status(s, skill_id=lift.id, status="training", decided_by="planner", reason="")
+        skills.set_status(s, skill_id=lift.id, status="learned", decided_by="numbers", reason="")
+        both = skills.add_skill(
+            s, spec=spec(("lifted", "red"), ("grasped", "red")), kind="composite",
+            components=[grasp.id, lift.id], experiment_id=ctx.experiment_id,
+        )  # fmt: skip
+        task = runs.record_task(
+            s, spec=stack, spec_hash=None, instruction="stack", experiment_id=ctx.experiment_id
+        )
+        own = skills.add_skill(s, spec=stack, experiment_id=ctx.experiment_id, task_id=task.id)
+        runs.record_decomposition(s, task_id=task.id, steps=[
+            {"spec": skills.skill_specs(s, skill_ids=[both.id])[both.id], "skill_id": both.id,
+             "instruction": both.instruction},
+            {"spec": stack, "skill_id": own.id, "instruction": own.instruction},
+        ])  # fmt: skip
+    learner = ctx.learners.get()
+    ids = {k: learner.add_task(sp) for k, sp in ((lift.id, LIFT), (own.id, stack))}
+    with sqlite_db.reader() as s:
+        parts = recipe(s, skill_id=own.id, task_ids=ids, layout=ctx.layout, scripted=False)
+    assert parts is not None
+    assert [(p.kind, p.primitive, p.task_id) for p in parts] == [
+        ("primitive", "grasp", None), ("policy", None, ids[lift.id]), ("policy", None, ids[own.id]),
+    ]  # fmt: skip
+    learner.set_weights({ids[own.id]: 1.0})
+    episodes = ctx.executor.collect(
+        learner, CollectJob(own.id, ids[own.id], 800, parts, 0.1, "chain")
+    )
+    assert len(episodes) == learner.cfg.num_envs and learner.env_steps == 800
