@@ -76,26 +76,31 @@ def main() -> None:
             "lower": low, "upper": high, "holds": res.success_rate >= settings.threshold,
         })  # fmt: skip
     store.close()
-    held = sum(r["holds"] for r in rows)
+    judged = [r for r in rows if r["status"] == "learned"]  # promoted: the goal is theirs
+    held = sum(r["holds"] for r in judged)
     summary = {
         "experiment": args.experiment, "env_steps": learner.env_steps,
-        "threshold": settings.threshold, "episodes": args.episodes, "promoted": len(rows),
-        "hold": held, "hold_fraction": held / len(rows) if rows else None, "skills": rows,
+        "threshold": settings.threshold, "episodes": args.episodes, "promoted": len(judged),
+        "hold": held, "hold_fraction": held / len(judged) if judged else None, "skills": rows,
     }  # fmt: skip
     if args.json:
         print(json.dumps(summary))
         return
-    print(f"{args.experiment}: {len(rows)} promoted learned skills at {learner.env_steps} env "
+    print(f"{args.experiment}: {len(rows)} learned skills ({', '.join(args.status)}) at "
+          f"{learner.env_steps} env "
           f"steps, re-measured on {args.episodes} fresh starts (threshold "
           f"{settings.threshold:.0%})")  # fmt: skip
-    print(f"{'skill':>5}  {'at promotion (bound)':>21}  {'now [95 % CI]':>20}  holds  instruction")
+    print(f"{'skill':>5}  {'status':>8}  {'newest (bound)':>15}  {'now [95 % CI]':>20}  holds  "
+          "instruction")  # fmt: skip
     for r in rows:
         then = f"{r['at_promotion']:.0%} ({r['bound_at_promotion'] or 0:.0%})"
         now = f"{r['success']:.0%} [{r['lower']:.0%}, {r['upper']:.0%}]"
-        print(f"{r['skill']:>5}  {then:>21}  {now:>20}  {'yes' if r['holds'] else 'NO':>5}  "
+        print(f"{r['skill']:>5}  {r['status']:>8}  {then:>15}  {now:>20}  "
+              f"{'yes' if r['holds'] else 'NO':>5}  "
               f"{r['instruction']}")  # fmt: skip
-    if rows:
-        print(f"{held} of {len(rows)} hold ({held / len(rows):.0%}; goal >= 95 %)")
+    if judged:
+        print(f"{held} of {len(judged)} promoted skills hold ({held / len(judged):.0%}; goal "
+              ">= 95 %)")  # fmt: skip
 
 
 if __name__ == "__main__":
