@@ -79,6 +79,13 @@ class Run(ExperimentOption):
         0.0, ge=0, description="Behaviour cloning on collected chains that achieved their task "
         "(0: none).",
     )  # fmt: skip
+    demo_fraction: float = Field(
+        0.0, ge=0, le=1, description="Share of each batch drawn from chains that achieved an "
+        "active task, paired with it (0: uniform over the replay).",
+    )  # fmt: skip
+    critic_layer_norm: bool = Field(
+        False, description="Layer normalisation in the critics' hidden layers."
+    )
     threads: int = Field(1, ge=1, description="torch CPU threads.")
     progress: bool = Field(True, description="Show progress bars.")
 
@@ -135,7 +142,8 @@ class Run(ExperimentOption):
                 "hidden": list(self.hidden), "batch_size": self.batch_size,
                 "episode_steps": self.episode_steps, "num_envs": self.num_envs,
                 "random_steps": self.random_steps, "device": self.device, "seed": self.seed,
-                "bc_weight": self.bc_weight,
+                "bc_weight": self.bc_weight, "demo_fraction": self.demo_fraction,
+                "critic_layer_norm": self.critic_layer_norm,
             },
         )  # fmt: skip
         # A GPU this machine lacks is refused here, not at the daemon's first training step.

@@ -40,6 +40,15 @@ class LearnerConfig:
     bc_weight: float = 0.0
     """Weight of the behaviour-cloning term on skill-chain transitions whose episode achieved
     the sampled task (0 = pure RL)."""
+    demo_fraction: float = 0.0
+    """Share of each batch drawn from skill-chain transitions whose episode achieved an
+    active task, each paired with such a task (drawn by the training weights) instead of an
+    independent one: symmetric sampling of prior and online data as in RLPD (Ball et al.
+    2023: half and half). With uniform sampling a goal's successful demonstrations are a
+    few percent of its batch rows once many tasks share the replay. 0 = uniform."""
+    critic_layer_norm: bool = False
+    """Layer normalisation (no learned scale) after every hidden layer of the critics, as in
+    RLPD: keeps Q-values from extrapolating far outside the data's range."""
     conditioning: Literal["concat", "film", "objects"] = "objects"
     """How the instruction embedding enters the networks: concatenated to the input;
     concatenated and also modulating every hidden layer (FiLM); or concatenated to an
@@ -98,6 +107,8 @@ class LearnerConfig:
             problems.append(f"tau must be in (0, 1], got {self.tau}")
         if self.bc_weight < 0:
             problems.append(f"bc_weight must be >= 0, got {self.bc_weight}")
+        if not 0.0 <= self.demo_fraction <= 1.0:
+            problems.append(f"demo_fraction must be in [0, 1], got {self.demo_fraction}")
         if self.conditioning not in ("concat", "film", "objects"):
             problems.append(
                 f"conditioning must be 'concat', 'film' or 'objects', got {self.conditioning!r}"

@@ -288,9 +288,11 @@ class Learner:
 
     def _sample(self, size: int) -> tuple[Batch, torch.Tensor, torch.Tensor]:
         idx = self.replay.sample_indices(size, self.rng)
+        task_ids = self.tasks.sample(size, self.rng)
+        if self.cfg.demo_fraction > 0:
+            self._pair_demonstrations(idx, task_ids)
         obs, next_obs = self.replay.obs[idx], self.replay.next_obs[idx]
         action, source = self.replay.action[idx], self.replay.source[idx]
-        task_ids = self.tasks.sample(size, self.rng)
         reward, _ = self.tasks.relabel(next_obs, task_ids)
         gamma = np.float32(self.cfg.gamma)
         discount = np.full(size, gamma, dtype=np.float32)
@@ -328,6 +330,31 @@ class Learner:
         )
         rows_t = torch.from_numpy(present).to(dev)
         return batch, self._tokens[rows_t], self._objects[rows_t]
+
+    def _pair_demonstrations(self, idx: np.ndarray, task_ids: np.ndarray) -> None:
+        """Replace ``demo_fraction`` of the rows of ``(idx, task_ids)``, at random places,
+        by chain transitions whose episode achieved an active task, paired with one such
+        task drawn by the training weights. Rows stay uniform where too few exist."""
+        want = int(round(len(idx) * self.cfg.demo_fraction))
+        chain = np.flatnonzero(self.replay.source[: len(self.replay)] == Source.CHAIN)
+        active = self.tasks.active
+        if want == 0 or not len(chain):
+            return
+        # Twice the rows wanted: chain episodes that achieved nothing active are dropped.
+        cand = chain[self.rng.integers(0, len(chain), size=2 * want)]
+        final = self.replay.next_obs[self.replay.episode_last(cand)]
+        achieved = np.stack(
+            [self.tasks.relabel(final, np.full(len(cand), t))[1] for t in active], axis=1
+        )
+        weight = achieved * self.tasks.weights[active]
+        ok = np.flatnonzero(weight.sum(1) > 0)[:want]
+        if not len(ok):
+            return
+        cum = np.cumsum(weight[ok], axis=1)
+        pick = (cum < self.rng.random(len(ok))[:, None] * cum[:, -1:]).sum(1)
+        rows = self.rng.permutation(len(idx))[: len(ok)]
+        idx[rows] = cand[ok]
+        task_ids[rows] = active[pick]
 
     # --- evaluation ---------------------------------------------------------------------------
 

@@ -96,10 +96,17 @@ class EnsembleMLP(nn.Module):
     """
 
     def __init__(
-        self, n: int, in_dim: int, hidden: tuple[int, ...], out_dim: int, emb_dim: int, film: bool
+        self,
+        n: int,
+        in_dim: int,
+        hidden: tuple[int, ...],
+        out_dim: int,
+        emb_dim: int,
+        film: bool,
+        layer_norm: bool = False,
     ) -> None:
         super().__init__()
-        self.n, self.in_dim = n, in_dim
+        self.n, self.in_dim, self.layer_norm = n, in_dim, layer_norm
         dims = (in_dim + emb_dim, *hidden)
         self.layers = nn.ModuleList(EnsembleLinear(n, a, b) for a, b in itertools.pairwise(dims))
         self.head = EnsembleLinear(n, dims[-1], out_dim)
@@ -138,6 +145,8 @@ class EnsembleMLP(nn.Module):
             if terms.mods:
                 gamma, beta = terms.mods[i]
                 h = torch.addcmul(h + _rows(beta, task), h, _rows(gamma, task))
+            if self.layer_norm:
+                h = F.layer_norm(h, h.shape[-1:])
             h = F.relu(h)
         return self.head(h, frozen)
 
@@ -172,11 +181,18 @@ class Critic(nn.Module):
     """
 
     def __init__(
-        self, obs_dim: int, act_dim: int, emb_dim: int, hidden: tuple[int, ...], n: int, film: bool
+        self,
+        obs_dim: int,
+        act_dim: int,
+        emb_dim: int,
+        hidden: tuple[int, ...],
+        n: int,
+        film: bool,
+        layer_norm: bool = False,
     ) -> None:
         super().__init__()
         self.obs_dim, self.act_dim = obs_dim, act_dim
-        self.net = EnsembleMLP(n, obs_dim + act_dim, hidden, 1, emb_dim, film)
+        self.net = EnsembleMLP(n, obs_dim + act_dim, hidden, 1, emb_dim, film, layer_norm)
 
     def task_terms(self, emb: torch.Tensor) -> TaskTerms:
         return self.net.task_terms(emb)

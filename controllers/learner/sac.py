@@ -54,7 +54,9 @@ class SAC(nn.Module):
         if cfg.conditioning == "objects":
             in_dim = GRIPPER_DIM + (cfg.object_heads + 1) * OBJECT_DIM
         self.actor = Actor(in_dim, act_dim, cfg.text_dim, cfg.hidden, film)
-        self.critic = Critic(in_dim, act_dim, cfg.text_dim, cfg.hidden, cfg.n_critics, film)
+        self.critic = Critic(
+            in_dim, act_dim, cfg.text_dim, cfg.hidden, cfg.n_critics, film, cfg.critic_layer_norm
+        )
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.log_alpha = nn.Parameter(torch.tensor(float(cfg.init_alpha)).log())
         self.target_entropy = (

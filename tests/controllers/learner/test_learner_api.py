@@ -302,6 +302,49 @@ def test_chain_data_is_stored_as_chain_source_and_feeds_behaviour_cloning():
     assert not batch.bc_mask.numpy()[~stack_rows].any()
 
 
+def test_demo_fraction_pairs_that_share_of_each_batch_with_chains_that_achieved_a_task():
+    """Symmetric sampling: with demo_fraction 0.5 half the batch rows are successful chain
+    transitions cloned for a task they achieved, although they are a small part of the
+    replay and the goal a small part of the task weights; uniform sampling gives a few."""
+    def cloned_share(demo_fraction: float) -> float:
+        learner = small_learner(bc_weight=1.0, episode_steps=60, demo_fraction=demo_fraction)
+        stack = learner.add_task("stack the red block on the blue block")
+        reach = learner.add_task("reach the green block")
+        learner.set_weights({stack: 1.0})
+        learner.collect(120, chain=lambda: Chain(stack_chain(learner.layout)), noise=0.05)
+        learner.collect(1080, task_weights={reach: 1.0})  # policy data: 90 % of the replay
+        learner.set_weights({stack: 0.1, reach: 0.9})
+        batch, _, _ = learner._sample(1000)
+        stack_rows = batch.task.numpy() == 0
+        # Every cloned row is paired with the task its episode achieved.
+        assert not batch.bc_mask.numpy()[~stack_rows].any()
+        return float(batch.bc_mask.numpy().mean())
+
+    assert cloned_share(0.0) < 0.05
+    assert 0.45 <= cloned_share(0.5) <= 0.55
+
+
+def test_critic_layer_norm_survives_a_checkpoint(tmp_path):
+    learner = small_learner(critic_layer_norm=True)
+    t = learner.add_task("reach the red block")
+    learner.set_weights({t: 1.0})
+    learner.collect(40)
+    assert np.isfinite(learner.update(4)["critic_loss"])
+    learner.save(tmp_path)
+    again = Learner.load(tmp_path)
+    assert again.cfg.critic_layer_norm and again.agent.critic.net.layer_norm
+    assert not again.agent.actor.net.layer_norm
+    batch, tokens, objects = learner._sample(8)
+    batch = learner.agent.prepare(batch, objects)
+
+    def q(agent):
+        terms = agent.critic.task_terms(agent.encoder(tokens))
+        return agent.critic(agent.critic.obs_term(batch.obs), batch.action, batch.task, terms)
+
+    with torch.no_grad():
+        assert torch.allclose(q(learner.agent), q(again.agent))
+
+
 def test_importing_the_task_language_does_not_import_torch():
     code = "import controllers, controllers.tasks, sys; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
