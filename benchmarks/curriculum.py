@@ -1,25 +1,43 @@
-"""Does the experimenter's curriculum beat training the goal directly? Three arms, one goal.
+"""Does the experimenter's curriculum beat training the goal directly? Four arms, one goal.
 
-Goal: "stack the red block on the blue block". Every arm uses the same learner
-(``LearnerConfig`` from the flags), the same env-step budget and the same evaluation
-(deterministic actions, fixed seeds, the goal's own success at the last step):
+Goal (``--goal``): "stack the red block on the blue block" by default; the tower of three
+("stack the red block on the blue block, then stack the green block on the red block")
+works too. Every arm uses the same learner (``LearnerConfig`` from the flags, its seed one
+of ``--seeds``) and the same env-step budget:
 
 - ``experimenter``: the daemon with the offline planner (``experimenter run --goal ...``,
-  scripted primitives seeded in the library); the goal's skill is evaluated by the loop
-  once it trains;
+  the library seeded as ``--seed-skills`` says); its curve is the loop's own evaluations of
+  the goal's skill (from when it trains). The daemon ends when the goal is learned (its
+  Wilson lower bound reaches ``--target``) or the budget is spent;
 - ``direct``: the goal task alone, the policy collecting its own data;
 - ``scripted``: the goal task alone, with the scripted data the experimenter's primitives
-  produce (``chain_fraction`` of the rounds run the scripted stacking chain, with the
-  loop's action noise): what the experimenter adds beyond that data is its curriculum;
+  produce (``chain_fraction`` of the rounds run the goal's stacking chains in order, with
+  the loop's action noise): what the experimenter adds beyond that data is its curriculum;
 - ``uniform``: the policy collecting for tasks drawn uniformly from the task grammar (every
-  rung of the offline planner's ladder, the goal included), trained on all of them.
+  rung of the offline planner's ladder, and the goal), trained on all of them.
 
-Reports env steps and wall time until the goal first reaches ``--target`` success, the
-learning curves (``curriculum.png``), and for the experimenter the fraction of wall time
-spent planning (monitor, analyze, propose and decompose nodes; goal < 5 %).
+The policy arms train to the full budget (``--stop-at-target`` ends them at the first
+evaluation at ``--target``); evaluation k of their curve runs ``--eval-episodes``
+deterministic episodes from seed 10^6 + 1,000 k, as the loop's do. Final measure, the same
+for every arm: the final learner (the experimenter's newest checkpoint) on
+``--final-episodes`` deterministic episodes from seed 10^8 (``promotion.py``'s fresh
+starts), with the Wilson 95 % interval.
 
-Usage: ``python benchmarks/curriculum.py [--env-steps 300000] [--arms experimenter direct]
-[--json]``; a short check: ``--env-steps 4000 --hidden 64 64 --eval-every 2000``.
+Each finished (arm, seed) is written at once to ``OUT/<arm>-seed<S>.json``: the curve, env
+steps and wall seconds to 80 % and 90 % success, the spread of the last five curve points,
+the final measure, and for the experimenter the fraction of wall time spent planning
+(monitor, analyze, propose and decompose nodes; goal < 5 %). Every run then prints the
+table of all the records in ``OUT`` and draws their curves into ``OUT/curriculum.png``.
+
+Usage, one arm per process with one torch thread each, in the background::
+
+    for arm in experimenter direct scripted uniform; do
+      nohup python benchmarks/curriculum.py --arms $arm --seeds 0 1 2 --threads 1 \\
+        --bc-weight 0.5 > /tmp/curriculum-$arm.log 2>&1 &
+    done
+    python benchmarks/curriculum.py --report [--json]   # the table and the PNG, no training
+
+A short check: ``--env-steps 4000 --hidden 64 64 --eval-every 2000 --final-episodes 20``.
 """
 
 from __future__ import annotations
@@ -28,11 +46,15 @@ import argparse
 import json
 import os
 import random
+import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
@@ -42,147 +64,328 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
 
+from controllers.layout import SceneConfig
 from controllers.learner import Learner, LearnerConfig
-from controllers.tasks import as_task
+from controllers.tasks import TaskSpec, as_task
 from experimenter.graph.settings import LoopSettings
+from skills.stats import wilson_interval
 
 GOAL = "stack the red block on the blue block"
+ARMS = ("experimenter", "direct", "scripted", "uniform")
+COLOURS = dict(zip(ARMS, ("tab:red", "tab:blue", "tab:green", "tab:orange"), strict=True))
+LEVELS = (0.8, 0.9)
+"""Success levels whose first crossing is recorded (env steps and wall seconds)."""
+EVAL_SEED, EVAL_STRIDE = 10**6, 1_000
+"""Curve evaluation k starts from seed ``EVAL_SEED + EVAL_STRIDE * k`` (the loop's seeds)."""
+FRESH_SEED = 10**8
+"""First seed of the final measure (``benchmarks/promotion.py``'s fresh starts)."""
 PLANNING = ("monitor", "analyze", "propose", "decompose")
 """Nodes that ask the planner or prepare its questions (plan only sets training weights, and
 loads the learner on first use, so it counts with learning; review waits for a person)."""
 
 
 @dataclass
-class Arm:
-    name: str
+class Final:
+    """The final learner on the goal: fresh starts, deterministic actions."""
+
+    episodes: int
+    successes: int
+    success: float
+    lower: float
+    upper: float
+    """Wilson 95 % interval of ``success``."""
+
+
+@dataclass
+class Run:
+    """One arm trained with one learner seed."""
+
+    arm: str
+    seed: int
+    goal: str
+    budget: int
+    """Env-step budget."""
+    env_steps: int = 0
+    """Env steps actually collected."""
     curve: list[tuple[int, float]] = field(default_factory=list)
     """(env steps, goal success rate) at each evaluation."""
+    steps_to_80: int | None = None
+    seconds_to_80: float | None = None
+    steps_to_90: int | None = None
+    seconds_to_90: float | None = None
+    last_five: tuple[float, float] | None = None
+    """(min, max) success over the last five curve points."""
     seconds: float = 0.0
-    steps_to_target: int | None = None
-    seconds_to_target: float | None = None
+    """Wall seconds of training and curve evaluations (the final measure not included)."""
+    final: Final | None = None
     planning_fraction: float | None = None
-    note: str = ""
+    """Experimenter only: share of node wall time spent planning."""
     node_seconds: dict[str, float] = field(default_factory=dict)
     """Experimenter only: wall seconds per graph node."""
+    note: str = ""
+    learner: dict[str, Any] = field(default_factory=dict)
+    """The ``LearnerConfig`` it trained with."""
+
+    def mark(self, steps: int, rate: float, seconds: float) -> None:
+        """A curve point, and the first crossing of each level."""
+        self.curve.append((steps, rate))
+        if self.steps_to_80 is None and rate >= 0.8:
+            self.steps_to_80, self.seconds_to_80 = steps, round(seconds, 1)
+        if self.steps_to_90 is None and rate >= 0.9:
+            self.steps_to_90, self.seconds_to_90 = steps, round(seconds, 1)
+
+    def close(self, seconds: float, env_steps: int) -> None:
+        self.seconds, self.env_steps = round(seconds, 1), env_steps
+        tail = [r for _, r in self.curve[-5:]]
+        self.last_five = (min(tail), max(tail)) if tail else None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Run:
+        data = dict(data)
+        data["curve"] = [tuple(p) for p in data["curve"]]
+        if data["last_five"] is not None:
+            data["last_five"] = tuple(data["last_five"])
+        if data["final"] is not None:
+            data["final"] = Final(**data["final"])
+        return cls(**data)
 
 
-def _mark(arm: Arm, steps: int, rate: float, target: float, t0: float) -> None:
-    arm.curve.append((steps, rate))
-    if arm.steps_to_target is None and rate >= target:
-        arm.steps_to_target, arm.seconds_to_target = steps, time.perf_counter() - t0
+# --- the goal -----------------------------------------------------------------------------
+
+
+def goal_spec(goal: str) -> TaskSpec:
+    return as_task(goal, SceneConfig().layout())
+
+
+def stacking_stages(spec: TaskSpec) -> list[tuple[str, str]]:
+    """(top, bottom) of every ``on`` atom of the goal's stages, in order."""
+    return [(a.args[0], a.args[1]) for stage in spec.stages for a in stage.all if a.pred == "on"]
+
+
+def grammar_tasks() -> list[dict]:
+    """Every rung of the offline planner's ladder for the scene's cubes."""
+    from experimenter.planner.curriculum import ladder
+
+    return [r.spec for r in ladder(tuple(SceneConfig().layout().object_names))]
+
+
+def final_measure(learner: Learner, task: int, episodes: int) -> Final:
+    r = learner.evaluate(task, episodes, seed=FRESH_SEED)
+    low, high = wilson_interval(r.successes, r.episodes)
+    return Final(r.episodes, r.successes, r.success_rate, low, high)
+
+
+# --- the arms -----------------------------------------------------------------------------
 
 
 def run_policy_arm(
-    name: str,
+    run: Run,
     tasks: Sequence[str | dict],
     cfg: LearnerConfig,
     a: argparse.Namespace,
-    scripted: float = 0.0,
-):
+    chain_pairs: Sequence[tuple[str, str]] = (),
+) -> Run:
     """``direct`` and ``uniform``: the policy collects for the tasks (uniform weights).
 
-    ``scripted``: that fraction of the collection rounds runs the scripted stacking chain
-    (the primitives the experimenter's library is seeded with, its action noise) instead,
-    so that the goal trained directly sees the scripted data the experimenter collects.
+    ``scripted`` (``chain_pairs`` given): ``chain_fraction`` of the collection rounds run
+    the scripted stacking chains of the goal, one after the other (the primitives the
+    experimenter's library is seeded with, its action noise) instead, so that the goal
+    trained directly sees the scripted data the experimenter collects.
     """
     from controllers.primitives import Chain, stack_chain
 
-    arm = Arm(name)
     learner = Learner(cfg)
+    goal = learner.add_task(run.goal)
     ids = [learner.add_task(t) for t in tasks]
-    goal = learner.add_task(GOAL)
-    learner.set_weights(dict.fromkeys(ids, 1.0))
+    learner.set_weights(dict.fromkeys([goal, *ids], 1.0))
+    loop = LoopSettings()
     rng = random.Random(cfg.seed)
-    noise = LoopSettings().noise
+
+    def chain() -> Chain:
+        return Chain(
+            [p for top, bottom in chain_pairs for p in stack_chain(learner.layout, top, bottom)]
+        )
+
     t0 = time.perf_counter()
-    next_eval = a.eval_every
+    next_eval, k = a.eval_every, 0
     while learner.env_steps < a.env_steps:
         chunk = cfg.num_envs * cfg.episode_steps
-        if scripted and rng.random() < scripted:
-            chain = lambda: Chain(stack_chain(learner.layout))  # noqa: E731
-            stats = learner.collect(chunk, chain=chain, noise=noise)
+        if chain_pairs and rng.random() < loop.chain_fraction:
+            stats = learner.collect(chunk, chain=chain, noise=loop.noise)
         else:
             stats = learner.collect(chunk)
         if learner.env_steps >= cfg.random_steps // 2:
             learner.update(max(1, int(stats.env_steps * a.updates_per_step)))
         if learner.env_steps >= next_eval:
             next_eval += a.eval_every
-            r = learner.evaluate(goal, a.eval_episodes)
-            _mark(arm, learner.env_steps, r.success_rate, a.target, t0)
-            if arm.steps_to_target is not None:
+            k += 1
+            r = learner.evaluate(goal, a.eval_episodes, seed=EVAL_SEED + EVAL_STRIDE * k)
+            run.mark(learner.env_steps, r.success_rate, time.perf_counter() - t0)
+            print(f"  {run.arm} seed {run.seed}: {learner.env_steps} env steps, "
+                  f"{r.success_rate:.0%}", file=sys.stderr, flush=True)  # fmt: skip
+            if a.stop_at_target and r.success_rate >= a.target:
+                run.note = f"stopped at the target ({a.target:.0%})"
                 break
-    arm.seconds = time.perf_counter() - t0
+    run.close(time.perf_counter() - t0, learner.env_steps)
+    run.final = final_measure(learner, goal, a.final_episodes)
     learner.close()
-    return arm
+    return run
 
 
-def grammar_tasks() -> list[dict]:
-    """Every rung of the offline planner's ladder for three cubes (the goal among them)."""
-    from experimenter.planner.curriculum import ladder
-
-    return [r.spec for r in ladder(("red", "green", "blue"))]
-
-
-def run_experimenter_arm(cfg: LearnerConfig, a: argparse.Namespace, home: Path) -> Arm:
+def run_experimenter_arm(run: Run, cfg: LearnerConfig, a: argparse.Namespace, home: Path) -> Run:
     """The daemon in this process, offline planner, the goal given; curve from the DB."""
     import skills
     from experimenter.daemon import Daemon
+    from experimenter.learner_store import LearnerStore
     from experimenter.planner import PlannerSettings
     from experimenter.status import graph_position
     from storage import open_database
 
-    arm = Arm("experimenter")
     db = open_database(home=home)
     settings = LoopSettings(
-        goal=GOAL, max_env_steps=a.env_steps, collect_steps=a.eval_every,
-        updates_per_step=a.updates_per_step, eval_episodes=a.eval_episodes,
-        threshold=a.target, learner={**cfg.to_dict(), "hidden": list(cfg.hidden)},
+        goal=run.goal, seed_skills=a.seed_skills, max_env_steps=a.env_steps,
+        collect_steps=a.eval_every, updates_per_step=a.updates_per_step,
+        eval_episodes=a.eval_episodes, threshold=a.target, video_every=0,
+        learner={**cfg.to_dict(), "hidden": list(cfg.hidden)},
     )  # fmt: skip
     daemon = Daemon(
         db, home=home, name="curriculum", settings=settings,
         planner_settings=PlannerSettings(backend="offline"), progress=False, threads=a.threads,
+        on_summary=lambda line: print(f"  experimenter seed {run.seed}: {line}",
+                                      file=sys.stderr, flush=True),
     )  # fmt: skip
+    started = datetime.now(UTC)
     t0 = time.perf_counter()
     report = daemon.run()
-    arm.seconds = time.perf_counter() - t0
-    goal_spec = as_task(GOAL, ("red", "green", "blue"))
+    seconds = time.perf_counter() - t0
     with db.reader() as s:
-        found = skills.find_skill(s, spec=goal_spec, experiment_id=daemon.experiment_id)
+        found = skills.find_skill(s, spec=goal_spec(run.goal), experiment_id=daemon.experiment_id)
         evals = (
-            list(
-                reversed(skills.skill_detail(s, skill_id=found.id, evaluations=10_000).evaluations)
-            )
+            skills.skill_detail(s, skill_id=found.id, evaluations=10_000).evaluations
             if found is not None
             else []
         )
-    # Wall time to the target is not recorded per evaluation: scale by env steps.
-    for e in evals:
-        arm.curve.append((e.env_steps, e.success_rate))
-        if arm.steps_to_target is None and e.success_rate >= a.target:
-            arm.steps_to_target = e.env_steps
-            arm.seconds_to_target = arm.seconds * e.env_steps / max(1, report.env_steps)
-    seconds = graph_position(db, home, daemon.experiment_id).get("node_seconds", {})
-    arm.node_seconds = {k: round(v, 2) for k, v in seconds.items()}
-    total = sum(seconds.values())
+    for e in reversed(evals):  # oldest first
+        when = e.created_at if e.created_at.tzinfo else e.created_at.replace(tzinfo=UTC)
+        run.mark(e.env_steps, e.success_rate, (when - started).total_seconds())
+    run.close(seconds, report.env_steps)
+    node_seconds = graph_position(db, home, daemon.experiment_id).get("node_seconds", {})
+    run.node_seconds = {k: round(v, 2) for k, v in node_seconds.items()}
+    total = sum(node_seconds.values())
     if total:
-        arm.planning_fraction = sum(seconds.get(n, 0.0) for n in PLANNING) / total
-    arm.note = report.reason
+        run.planning_fraction = sum(node_seconds.get(n, 0.0) for n in PLANNING) / total
+    run.note = report.reason
     db.dispose()
-    return arm
+    # The final learner: the newest checkpoint, loaded as benchmarks/promotion.py does.
+    config = LearnerConfig(**{"seed": 0, **daemon.settings.learner})
+    store = LearnerStore(home / "experiments" / str(daemon.experiment_id) / "learner", config)
+    learner = store.get()
+    run.final = final_measure(learner, learner.add_task(run.goal), a.final_episodes)
+    store.close()
+    return run
 
 
-def plot(arms: list[Arm], path: Path, target: float) -> Path:
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
-    for arm in arms:
-        if arm.curve:
-            xs, ys = zip(*arm.curve, strict=True)
-            ax.plot(xs, ys, marker="o", ms=3, label=arm.name)
-    ax.axhline(target, color="grey", ls="--", lw=0.8)
-    ax.set_xlabel("env steps")
-    ax.set_ylabel(f"success: {GOAL}")
-    ax.set_ylim(-0.02, 1.02)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+def run_arm(arm: str, seed: int, a: argparse.Namespace) -> Run:
+    cfg = LearnerConfig(
+        hidden=tuple(a.hidden), batch_size=a.batch_size, episode_steps=a.episode_steps,
+        num_envs=a.num_envs, random_steps=a.random_steps, device=a.device, seed=seed,
+        bc_weight=a.bc_weight, demo_fraction=a.demo_fraction,
+        critic_layer_norm=a.critic_layer_norm,
+    )  # fmt: skip
+    run = Run(arm, seed, a.goal, a.env_steps, learner={**cfg.to_dict(), "hidden": a.hidden})
+    if arm == "experimenter":
+        with tempfile.TemporaryDirectory(prefix="curriculum-") as home:
+            return run_experimenter_arm(run, cfg, a, Path(home))
+    if arm == "direct":
+        return run_policy_arm(run, [], cfg, a)
+    if arm == "scripted":
+        return run_policy_arm(run, [], cfg, a, chain_pairs=stacking_stages(goal_spec(a.goal)))
+    return run_policy_arm(run, grammar_tasks(), cfg, a)
+
+
+# --- the records --------------------------------------------------------------------------
+
+
+def save(run: Run, out: Path) -> Path:
+    """``out/<arm>-seed<S>.json``, written to a temporary file first and then renamed."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{run.arm}-seed{run.seed}.json"
+    with tempfile.NamedTemporaryFile("w", dir=out, suffix=".tmp", delete=False) as f:
+        json.dump(asdict(run), f, indent=1)
+    os.replace(f.name, path)
+    return path
+
+
+def load(out: Path) -> list[Run]:
+    runs = [Run.from_dict(json.loads(p.read_text())) for p in sorted(out.glob("*-seed*.json"))]
+    order = {arm: i for i, arm in enumerate(ARMS)}
+    return sorted(runs, key=lambda r: (r.goal, order.get(r.arm, len(ARMS)), r.arm, r.seed))
+
+
+def _fmt(value: float | int | None, spec: str = "") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def table(runs: list[Run]) -> str:
+    lines: list[str] = []
+    for goal in dict.fromkeys(r.goal for r in runs):
+        group = [r for r in runs if r.goal == goal]
+        lines += [f"goal: {goal}",
+                  f"{'arm':<13} {'seed':>4} {'final [95 % CI]':>18} {'to 80 %':>8} "
+                  f"{'to 90 %':>8} {'wall s':>7} {'last five':>10} {'planning':>8}"]  # fmt: skip
+        for r in group:
+            final = (
+                f"{r.final.success:.0%} [{r.final.lower:.0%}, {r.final.upper:.0%}]"
+                if r.final
+                else "-"
+            )
+            spread = f"{r.last_five[0]:.0%}-{r.last_five[1]:.0%}" if r.last_five else "-"
+            lines.append(
+                f"{r.arm:<13} {r.seed:>4} {final:>18} {_fmt(r.steps_to_80):>8} "
+                f"{_fmt(r.steps_to_90):>8} {r.seconds:>7.0f} {spread:>10} "
+                f"{_fmt(r.planning_fraction, '.1%'):>8}"
+            )
+        lines.append(f"{'arm':<13} {'seeds':>5} {'mean final':>10} {'median to 80 %':>15}")
+        for arm in dict.fromkeys(r.arm for r in group):
+            mine = [r for r in group if r.arm == arm]
+            finals = [r.final.success for r in mine if r.final]
+            # A seed that never reached 80 % counts as never (infinitely many steps).
+            median = statistics.median(
+                r.steps_to_80 if r.steps_to_80 is not None else float("inf") for r in mine
+            )
+            reached = sum(r.steps_to_80 is not None for r in mine)
+            to80 = f"{median:.0f}" if median != float("inf") else "never"
+            mean = _fmt(statistics.fmean(finals) if finals else None, ".0%")
+            lines.append(
+                f"{arm:<13} {len(mine):>5} {mean:>10} {to80:>15} ({reached} of {len(mine)} reached)"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot(runs: list[Run], path: Path) -> Path:
+    """One panel per goal; one colour per arm, one line per seed; 80 % and 90 % dashed."""
+    goals = list(dict.fromkeys(r.goal for r in runs)) or [GOAL]
+    fig, axes = plt.subplots(len(goals), 1, figsize=(7.0, 4.0 * len(goals)), dpi=100, squeeze=False)
+    for ax, goal in zip(axes[:, 0], goals, strict=True):
+        labelled: set[str] = set()
+        for r in runs:
+            if r.goal != goal or not r.curve:
+                continue
+            xs, ys = zip(*r.curve, strict=True)
+            label = r.arm if r.arm not in labelled else None
+            labelled.add(r.arm)
+            ax.plot(xs, ys, color=COLOURS.get(r.arm, "black"), marker="o", ms=2, lw=1,
+                    alpha=0.8, label=label)  # fmt: skip
+        for level in LEVELS:
+            ax.axhline(level, color="grey", ls="--", lw=0.8)
+        ax.set_title(goal, fontsize=9)
+        ax.set_xlabel("env steps")
+        ax.set_ylabel("goal success")
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+        if labelled:
+            ax.legend(fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
@@ -190,62 +393,73 @@ def plot(arms: list[Arm], path: Path, target: float) -> Path:
     return path
 
 
+# --- the command line ---------------------------------------------------------------------
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--goal", default=GOAL, help="Goal instruction (or spec JSON).")
+    p.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS))
+    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="Learner seeds.")
     p.add_argument("--env-steps", type=int, default=300_000, help="Budget of every arm.")
-    p.add_argument("--arms", nargs="+", default=["experimenter", "direct", "scripted", "uniform"])
-    p.add_argument("--eval-every", type=int, default=4_000)
-    p.add_argument("--eval-episodes", type=int, default=20)
-    p.add_argument("--target", type=float, default=0.8)
+    p.add_argument(
+        "--eval-every", type=int, default=2_000,
+        help="Env steps between curve evaluations (the experimenter's --collect-steps).",
+    )  # fmt: skip
+    p.add_argument("--eval-episodes", type=int, default=10)
+    p.add_argument("--final-episodes", type=int, default=200)
+    p.add_argument(
+        "--target", type=float, default=0.8,
+        help="The experimenter's --threshold; with --stop-at-target, where the others stop.",
+    )  # fmt: skip
+    p.add_argument(
+        "--stop-at-target", action="store_true",
+        help="End a policy arm at its first evaluation at --target (default: full budget).",
+    )  # fmt: skip
+    p.add_argument("--seed-skills", choices=["primitives", "none"], default="primitives")
+    # The learner, the same for every arm (defaults: experimenter run's).
     p.add_argument("--updates-per-step", type=float, default=0.5)
     p.add_argument("--hidden", type=int, nargs="+", default=[256, 256])
+    p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--episode-steps", type=int, default=100)
     p.add_argument("--num-envs", type=int, default=8)
     p.add_argument("--random-steps", type=int, default=2_000)
     p.add_argument(
         "--bc-weight", type=float, default=0.0,
-        help="Behaviour cloning on chain data (same for every arm; only the experimenter "
-        "collects chains)",
+        help="Behaviour cloning on chain data that achieved its task (direct and uniform "
+        "collect no chains).",
     )  # fmt: skip
+    p.add_argument(
+        "--demo-fraction", type=float, default=0.0,
+        help="Share of each batch from chains that achieved an active task (0: uniform).",
+    )  # fmt: skip
+    p.add_argument("--critic-layer-norm", action="store_true")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads.")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/curriculum"))
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--report", action="store_true", help="No training: table and PNG of OUT.")
+    p.add_argument("--json", action="store_true", help="Print every record of OUT as JSON.")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    cfg = LearnerConfig(
-        hidden=tuple(a.hidden), episode_steps=a.episode_steps, num_envs=a.num_envs,
-        random_steps=a.random_steps, device=a.device, bc_weight=a.bc_weight,
-    )  # fmt: skip
-    arms: list[Arm] = []
-    for name in a.arms:
-        print(f"--- {name} ---", flush=True)
-        if name == "experimenter":
-            with tempfile.TemporaryDirectory(prefix="curriculum-") as home:
-                arms.append(run_experimenter_arm(cfg, a, Path(home)))
-        elif name == "direct":
-            arms.append(run_policy_arm("direct", [GOAL], cfg, a))
-        elif name == "scripted":
-            fraction = LoopSettings().chain_fraction
-            arms.append(run_policy_arm("scripted", [GOAL], cfg, a, scripted=fraction))
-        elif name == "uniform":
-            arms.append(run_policy_arm("uniform", grammar_tasks(), cfg, a))
-        else:
-            raise SystemExit(f"unknown arm {name!r}; use experimenter, direct, scripted, uniform")
-    png = plot(arms, a.out / "curriculum.png", a.target)
-    print(f"{'arm':<13} {'best':>5} {'steps to target':>16} {'s to target':>12} {'wall s':>8} "
-          f"{'planning':>9}")  # fmt: skip
-    for arm in arms:
-        best = max((r for _, r in arm.curve), default=0.0)
-        frac = f"{arm.planning_fraction:.1%}" if arm.planning_fraction is not None else "-"
-        to_s = f"{arm.seconds_to_target:.0f}" if arm.seconds_to_target is not None else "-"
-        print(f"{arm.name:<13} {best:>5.0%} {arm.steps_to_target or '-':>16} {to_s:>12} "
-              f"{arm.seconds:>8.0f} {frac:>9}")  # fmt: skip
-    print(f"learning curves: {png}")
+
+    if not a.report:
+        spec = goal_spec(a.goal)  # an unknown goal is refused before anything trains
+        if "scripted" in a.arms and not stacking_stages(spec):
+            raise SystemExit(f"the scripted arm needs a stacking goal; {a.goal!r} has none")
+        for seed in a.seeds:
+            for arm in a.arms:
+                print(f"--- {arm} seed {seed} ---", file=sys.stderr, flush=True)
+                path = save(run_arm(arm, seed, a), a.out)
+                print(f"wrote {path}", file=sys.stderr, flush=True)
+    runs = load(a.out)
+    if not runs:
+        raise SystemExit(f"no records in {a.out}")
+    png = plot(runs, a.out / "curriculum.png")
     if a.json:
-        print(
-            json.dumps({"goal": GOAL, "env_steps": a.env_steps, "arms": [asdict(x) for x in arms]})
-        )
+        print(json.dumps({"runs": [asdict(r) for r in runs]}))
+        return
+    print(table(runs))
+    print(f"learning curves: {png}")
 
 
 if __name__ == "__main__":
