@@ -46,6 +46,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -245,7 +246,8 @@ def run_experimenter_arm(run: Run, cfg: LearnerConfig, a: argparse.Namespace, ho
     settings = LoopSettings(
         goal=run.goal, seed_skills=a.seed_skills, max_env_steps=a.env_steps,
         collect_steps=a.eval_every, updates_per_step=a.updates_per_step,
-        eval_episodes=a.eval_episodes, threshold=a.target, video_every=0,
+        eval_episodes=a.eval_episodes, threshold=a.target, goal_threshold=a.goal_threshold,
+        video_every=0,
         learner={**cfg.to_dict(), "hidden": list(cfg.hidden)},
     )  # fmt: skip
     daemon = Daemon(
@@ -294,8 +296,12 @@ def run_arm(arm: str, seed: int, a: argparse.Namespace) -> Run:
     )  # fmt: skip
     run = Run(arm, seed, a.goal, a.env_steps, learner={**cfg.to_dict(), "hidden": a.hidden})
     if arm == "experimenter":
-        with tempfile.TemporaryDirectory(prefix="curriculum-") as home:
-            return run_experimenter_arm(run, cfg, a, Path(home))
+        if a.keep_data:
+            home = a.out / f"experimenter-seed{seed}-data"
+            shutil.rmtree(home, ignore_errors=True)  # a fresh experiment, never a resumed one
+            return run_experimenter_arm(run, cfg, a, home)
+        with tempfile.TemporaryDirectory(prefix="curriculum-") as tmp:
+            return run_experimenter_arm(run, cfg, a, Path(tmp))
     if arm == "direct":
         return run_policy_arm(run, [], cfg, a)
     if arm == "scripted":
@@ -411,6 +417,15 @@ def main() -> None:
     p.add_argument(
         "--target", type=float, default=0.8,
         help="The experimenter's --threshold; with --stop-at-target, where the others stop.",
+    )  # fmt: skip
+    p.add_argument(
+        "--goal-threshold", type=float, default=None,
+        help="The experimenter's --goal-threshold: the bound its goal must reach to end the run "
+        "(default: --target).",
+    )  # fmt: skip
+    p.add_argument(
+        "--keep-data", action="store_true",
+        help="Keep the experimenter's data folder in OUT (database, checkpoints) for a look.",
     )  # fmt: skip
     p.add_argument(
         "--stop-at-target", action="store_true",

@@ -67,6 +67,10 @@ class Run(ExperimentOption):
     updates_per_step: float = Field(0.5, gt=0, description="Gradient updates per env step.")
     eval_episodes: int = Field(10, ge=1, description="Evaluation episodes per skill.")
     threshold: float = Field(0.8, ge=0, le=1, description="Success rate of a learned skill.")
+    goal_threshold: float | None = Field(
+        None, ge=0, le=1, description="Success the goal must reach (Wilson lower bound) to end "
+        "the run (default: --threshold).",
+    )  # fmt: skip
     video_every: int = Field(5, ge=0, description="Evaluation video every N iterations (0: none).")
     hidden: list[int] = Field([256, 256], description="Hidden layer sizes of the learner.")
     batch_size: int = Field(256, ge=1, description="Transitions per gradient update.")
@@ -135,7 +139,8 @@ class Run(ExperimentOption):
             goal=self.goal, seed_skills=self.seed_skills, review=self.review,
             max_training=self.max_training, collect_steps=self.collect_steps,
             updates_per_step=self.updates_per_step, eval_episodes=self.eval_episodes,
-            threshold=self.threshold, video_every=self.video_every,
+            threshold=self.threshold, goal_threshold=self.goal_threshold,
+            video_every=self.video_every,
             max_env_steps=self.max_env_steps,
             max_hours=self.max_hours, max_usd=self.max_usd,
             learner={

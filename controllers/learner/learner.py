@@ -335,7 +335,7 @@ class Learner:
         """Replace ``demo_fraction`` of the rows of ``(idx, task_ids)``, at random places,
         by chain transitions whose episode achieved an active task, paired with one such
         task drawn by the training weights. Rows stay uniform where too few exist."""
-        want = int(round(len(idx) * self.cfg.demo_fraction))
+        want = round(len(idx) * self.cfg.demo_fraction)
         chain = np.flatnonzero(self.replay.source[: len(self.replay)] == Source.CHAIN)
         active = self.tasks.active
         if want == 0 or not len(chain):

@@ -92,22 +92,26 @@ def monitor(ctx: Context, state: LoopState) -> Update:
 # --- analyze ------------------------------------------------------------------------------
 
 
+def _goal_skill_id(ctx: Context) -> int | None:
+    """The experiment's skill for its goal, once in the library (None without a goal)."""
+    if ctx.goal is None:
+        return None
+    with ctx.db.reader() as s:
+        found = skills.find_skill(
+            s, spec=ctx.goal, scene=ctx.layout.object_names, experiment_id=ctx.experiment_id
+        )
+    return found.id if found is not None else None
+
+
 def analyze(ctx: Context, state: LoopState) -> Update:
     """Ask for a verdict on every skill in training; promote, keep or fail each."""
     threshold = ctx.settings.threshold
     with ctx.db.reader() as s:
         ids = [k.id for k in training_skills(s, experiment_id=ctx.experiment_id)]
         progress = skill_progress(s, skill_ids=ids, experiment_id=ctx.experiment_id)
-        goal = (
-            skills.find_skill(
-                s, spec=ctx.goal, scene=ctx.layout.object_names, experiment_id=ctx.experiment_id
-            )
-            if ctx.goal is not None
-            else None
-        )
     # The goal's own skill is never failed as stalled: a goal-directed run gives up on its
     # goal only when a budget is spent (DESIGN.md, "The loop").
-    goal_id = goal.id if goal is not None else None
+    goal_id = _goal_skill_id(ctx)
     progress = [p for p in progress if p.points]  # judged once measured
     if not progress:
         return {}
@@ -123,14 +127,16 @@ def analyze(ctx: Context, state: LoopState) -> Update:
             last = p.points[-1]
             measured = last.success_rate
             lower = last.lower_bound if last.lower_bound is not None else measured
-            passes = lower >= threshold  # promoted on the bound, never on a lucky handful
+            bar = ctx.settings.threshold_of(p.skill_id == goal_id)
+            passes = lower >= bar  # promoted on the bound, never on a lucky handful
             if j is None:
                 continue
             agree += int(passes == (j.verdict == "learned"))
             since = state.training_since.get(str(p.skill_id), 0)
             numbers = (
                 f"measured {measured:.0%} over {last.episodes} episodes, 95 % lower bound "
-                f"{lower:.0%} (threshold {threshold:.0%})"
+                f"{lower:.0%} ({'goal threshold' if bar != threshold else 'threshold'} "
+                f"{bar:.0%})"
             )
             if j.verdict == "learned" and passes:
                 skills.set_status(
@@ -635,6 +641,7 @@ def evaluate(ctx: Context, state: LoopState) -> Update:
     ids = _task_ids(ctx, targets)
     results = {}
     first, confirm = ctx.settings.eval_episodes, ctx.settings.confirm_episodes
+    goal_id = _goal_skill_id(ctx)
     # Fresh starts every iteration (a crash reruns the same ones): a policy is never judged on
     # the start states it was judged on before.
     seed = EVAL_SEED + state.iteration * EVAL_STRIDE
@@ -643,7 +650,7 @@ def evaluate(ctx: Context, state: LoopState) -> Update:
             continue
         ctx.check_stop()
         r = ctx.executor.evaluate(learner, ids[sid], first, seed)
-        if r.success_rate >= ctx.settings.threshold and confirm > first:
+        if r.success_rate >= ctx.settings.threshold_of(sid == goal_id) and confirm > first:
             # At the threshold: measured again on more starts, so that promotion rests on a
             # bound over enough episodes rather than on a lucky handful.
             more = ctx.executor.evaluate(learner, ids[sid], confirm - first, seed + first)

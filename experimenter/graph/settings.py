@@ -41,6 +41,12 @@ class LoopSettings(BaseModel):
         default=0.8, ge=0, le=1,
         description="Success of a learned skill: the Wilson 95 % lower bound must reach it.",
     )  # fmt: skip
+    goal_threshold: float | None = Field(
+        default=None, ge=0, le=1,
+        description="Success the goal's skill must reach (Wilson lower bound) to be learned and "
+        "end the run; a higher bar than the threshold keeps the goal training, toward it, "
+        "until a budget ends the run (default: the threshold).",
+    )  # fmt: skip
     patience_steps: int = Field(
         default=30_000, ge=0, description="Env steps a skill trains before it may be failed."
     )
@@ -61,6 +67,12 @@ class LoopSettings(BaseModel):
     learner: dict[str, Any] = Field(
         default_factory=dict, description="LearnerConfig fields (defaults for the others)."
     )
+
+    def threshold_of(self, is_goal: bool) -> float:
+        """The success a skill's lower bound must reach: the goal's own bar, or the threshold."""
+        if is_goal and self.goal_threshold is not None:
+            return self.goal_threshold
+        return self.threshold
 
     def budgets(self) -> dict[str, float | None]:
         return {"env_steps": self.max_env_steps, "hours": self.max_hours, "usd": self.max_usd}

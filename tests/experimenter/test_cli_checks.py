@@ -74,6 +74,12 @@ def _experiments(home: Path) -> list[tuple[str, str, dict[str, object]]]:
         ([], {"EXPERIMENTER_PLANNER_BACKEND": "bogus"}, "unknown planner backend 'bogus'"),
         (["--planner", "replay"], {}, "the replay backend needs a decisions file"),
         (["--bc-weight", "-1"], {}, "bc_weight: Input should be greater than or equal to 0"),
+        (["--demo-fraction", "2"], {}, "demo_fraction: Input should be less than or equal to 1"),
+        (
+            ["--goal-threshold", "1.5"],
+            {},
+            "goal_threshold: Input should be less than or equal to 1",
+        ),
     ],
 )
 def test_bad_run_options_are_refused_before_anything_is_stored(

@@ -276,6 +276,43 @@ def test_promotion_needs_the_bound_over_enough_episodes(
     assert promoted.success_lower == pytest.approx(0.895, abs=0.01)
 
 
+def test_a_goal_threshold_keeps_the_goal_training_past_the_threshold(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """``--goal-threshold 0.9``: at 46 of 50 (lower bound 81 %) another skill is learned
+    but the goal keeps training and the run goes on; at 50 of 50 (93 %) the goal is
+    learned and the run ends."""
+    with serve([openai_ok(proposals())]) as fake:
+        ctx = context(sqlite_db, tmp_path, fake.url, goal="lift the red block", goal_threshold=0.9)
+    ctx.planner = Planner.from_settings(PlannerSettings(), recorder=ctx.recorder)  # the rules
+    assert ctx.goal is not None
+    with sqlite_db.session() as s:
+        goal = skills.add_skill(s, spec=ctx.goal, experiment_id=ctx.experiment_id)
+        other = skills.add_skill(s, spec=REACH, experiment_id=ctx.experiment_id)
+        for k in (goal, other):
+            skills.set_status(s, skill_id=k.id, status="training", decided_by="planner", reason="t")
+            skills.record_evaluation(
+                s, skill_id=k.id, episodes=50, successes=46, env_steps=1000,
+                experiment_id=ctx.experiment_id,
+            )  # fmt: skip
+    state = LoopState(experiment_id=ctx.experiment_id, env_steps=1000)
+    analyze(ctx, state)
+    with sqlite_db.reader() as s:
+        assert skills.get_skill(s, skill_id=other.id).status == "learned"
+        assert skills.get_skill(s, skill_id=goal.id).status == "training"
+    assert stop_reason(ctx, state) is None
+    with sqlite_db.session() as s:
+        skills.record_evaluation(
+            s, skill_id=goal.id, episodes=50, successes=50, env_steps=2000,
+            experiment_id=ctx.experiment_id,
+        )  # fmt: skip
+    state = LoopState(experiment_id=ctx.experiment_id, env_steps=2000)
+    analyze(ctx, state)
+    with sqlite_db.reader() as s:
+        assert skills.get_skill(s, skill_id=goal.id).status == "learned"
+    assert (stop_reason(ctx, state) or "").startswith("goal learned")
+
+
 def test_a_second_experiment_learns_its_own_skills(sqlite_db: Database, tmp_path: Path) -> None:
     """The first experiment's learned "reach the red block" is not the second's: the second
     trains its own, its goal is not "learned" because the first's is, and each counts only
