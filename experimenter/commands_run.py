@@ -94,6 +94,10 @@ class Run(ExperimentOption):
     critic_layer_norm: bool = Field(
         True, description="Layer normalisation in the critics' hidden layers."
     )
+    actor_average: float = Field(
+        0.0, ge=0, le=1, description="Polyak factor of the averaged actor that acts "
+        "deterministically (evaluation, executed skills); 0: off.",
+    )  # fmt: skip
     threads: int = Field(1, ge=1, description="torch CPU threads.")
     progress: bool = Field(True, description="Show progress bars.")
 
@@ -152,7 +156,7 @@ class Run(ExperimentOption):
                 "episode_steps": self.episode_steps, "num_envs": self.num_envs,
                 "random_steps": self.random_steps, "device": self.device, "seed": self.seed,
                 "bc_weight": self.bc_weight, "demo_fraction": self.demo_fraction,
-                "critic_layer_norm": self.critic_layer_norm,
+                "critic_layer_norm": self.critic_layer_norm, "actor_average": self.actor_average,
             },
         )  # fmt: skip
         # A GPU this machine lacks is refused here, not at the daemon's first training step.

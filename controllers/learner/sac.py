@@ -58,6 +58,10 @@ class SAC(nn.Module):
             in_dim, act_dim, cfg.text_dim, cfg.hidden, cfg.n_critics, film, cfg.critic_layer_norm
         )
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
+        # The averaged actor exists only when enabled, so that checkpoints without it load.
+        self.actor_avg: Actor | None = None
+        if cfg.actor_average > 0:
+            self.actor_avg = copy.deepcopy(self.actor).requires_grad_(False)
         self.log_alpha = nn.Parameter(torch.tensor(float(cfg.init_alpha)).log())
         self.target_entropy = (
             -float(act_dim) if cfg.target_entropy is None else float(cfg.target_entropy)
@@ -86,6 +90,10 @@ class SAC(nn.Module):
         self.table_optimizer = torch.optim.SparseAdam([table], lr=cfg.critic_lr)
         self._online: list[torch.Tensor] = list(self.critic.parameters())
         self._target: list[torch.Tensor] = list(self.critic_target.parameters())
+        self._actor: list[torch.Tensor] = list(self.actor.parameters())
+        self._actor_avg: list[torch.Tensor] = (
+            list(self.actor_avg.parameters()) if self.actor_avg is not None else []
+        )
 
     def optimizer_state(self) -> dict[str, Any]:
         return {"dense": self.optimizer.state_dict(), "table": self.table_optimizer.state_dict()}
@@ -134,10 +142,11 @@ class SAC(nn.Module):
         """Actions for observations ``(B, D)`` under instructions ``tokens (B, L)`` naming
         ``objects (B, H)`` (scene indices, -1 for none; see ``tasks.object_indices``)."""
         with self._autocast():
-            terms = self.actor.task_terms(self.encoder(tokens))
+            actor = self.actor_avg if deterministic and self.actor_avg is not None else self.actor
+            terms = actor.task_terms(self.encoder(tokens))
             x = self.inputs(obs, objects)
             rows = torch.arange(obs.shape[0], device=obs.device)
-            return self.actor.act(x, rows, terms, deterministic, self.gen)
+            return actor.act(x, rows, terms, deterministic, self.gen)
 
     def _autocast(self) -> torch.autocast:
         """Matrix products in bfloat16 when ``precision="bfloat16"`` (weights, optimiser
@@ -160,6 +169,8 @@ class SAC(nn.Module):
         self.table_optimizer.step()
         with torch.no_grad():
             torch._foreach_lerp_(self._target, self._online, self.cfg.tau)
+            if self._actor_avg:
+                torch._foreach_lerp_(self._actor_avg, self._actor, self.cfg.actor_average)
         return metrics
 
     def _losses(

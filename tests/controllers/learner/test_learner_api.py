@@ -345,6 +345,29 @@ def test_critic_layer_norm_survives_a_checkpoint(tmp_path):
         assert torch.allclose(q(learner.agent), q(again.agent))
 
 
+def test_the_averaged_actor_gives_deterministic_actions_and_survives_a_checkpoint(tmp_path):
+    """actor_average: evaluation acts with a slow average of the trained actor's weights
+    (the trained actor still collects), and the average is kept with the checkpoint."""
+    learner = small_learner(actor_average=0.01)
+    t = learner.add_task("reach the red block")
+    learner.set_weights({t: 1.0})
+    learner.collect(40)
+    learner.update(20)
+    obs = learner.replay.obs[:8]
+    ids = np.full(8, t)
+    agent = learner.agent
+    average = agent.actor_avg
+    assert average is not None
+    agent.actor_avg = None  # act with the trained actor itself
+    trained = learner.act(obs, ids, deterministic=True)
+    agent.actor_avg = average
+    averaged = learner.act(obs, ids, deterministic=True)
+    assert not np.allclose(trained, averaged)  # 20 updates at 1 %: the average lags
+    learner.save(tmp_path)
+    again = Learner.load(tmp_path)
+    assert np.allclose(again.act(obs, ids, deterministic=True), averaged, atol=1e-6)
+
+
 def test_importing_the_task_language_does_not_import_torch():
     code = "import controllers, controllers.tasks, sys; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
