@@ -293,6 +293,7 @@ def run_arm(arm: str, seed: int, a: argparse.Namespace) -> Run:
         num_envs=a.num_envs, random_steps=a.random_steps, device=a.device, seed=seed,
         bc_weight=a.bc_weight, demo_fraction=a.demo_fraction,
         critic_layer_norm=a.critic_layer_norm, actor_average=a.actor_average,
+        bc_normalize=a.bc_normalize,
     )  # fmt: skip
     run = Run(arm, seed, a.goal, a.env_steps, learner={**cfg.to_dict(), "hidden": a.hidden})
     if arm == "experimenter":
@@ -450,6 +451,7 @@ def main() -> None:
     )  # fmt: skip
     p.add_argument("--critic-layer-norm", action="store_true")
     p.add_argument("--actor-average", type=float, default=0.0)
+    p.add_argument("--bc-normalize", action="store_true")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads.")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/curriculum"))

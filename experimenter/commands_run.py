@@ -87,6 +87,10 @@ class Run(ExperimentOption):
         0.5, ge=0, description="Behaviour cloning on collected chains that achieved their task "
         "(0: none).",
     )  # fmt: skip
+    bc_normalize: bool = Field(
+        False, description="Scale the actor's Q term by 1/mean|Q| (TD3+BC) so that behaviour "
+        "cloning keeps its weight as Q-values grow.",
+    )  # fmt: skip
     demo_fraction: float = Field(
         0.5, ge=0, le=1, description="Share of each batch drawn from chains that achieved an "
         "active task, paired with it (0: uniform over the replay).",
@@ -157,6 +161,7 @@ class Run(ExperimentOption):
                 "random_steps": self.random_steps, "device": self.device, "seed": self.seed,
                 "bc_weight": self.bc_weight, "demo_fraction": self.demo_fraction,
                 "critic_layer_norm": self.critic_layer_norm, "actor_average": self.actor_average,
+                "bc_normalize": self.bc_normalize,
             },
         )  # fmt: skip
         # A GPU this machine lacks is refused here, not at the daemon's first training step.

@@ -40,6 +40,10 @@ class LearnerConfig:
     bc_weight: float = 0.0
     """Weight of the behaviour-cloning term on skill-chain transitions whose episode achieved
     the sampled task (0 = pure RL)."""
+    bc_normalize: bool = False
+    """Divide the actor's reinforcement term by the batch's mean |Q| (not differentiated), as
+    TD3+BC (Fujimoto & Gu 2021) does, so that behaviour cloning keeps its share of the
+    actor's objective as the Q-values grow (to ~17 on stacking) instead of fading."""
     demo_fraction: float = 0.0
     """Share of each batch drawn from skill-chain transitions whose episode achieved an
     active task, each paired with such a task (drawn by the training weights) instead of an

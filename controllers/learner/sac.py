@@ -201,9 +201,12 @@ class SAC(nn.Module):
         # The actor loss sees the critics through detached weights and terms: its gradient
         # reaches the action only.
         q_pi = self.critic(obs_term.detach(), a, task, critic_terms.detach(), frozen=True)
-        actor_loss = (alpha * logp - q_pi.min(0).values).mean()
+        q_min = q_pi.min(0).values
+        actor_loss = (alpha * logp - q_min).mean()
         bc_loss = torch.zeros((), device=b.obs.device)
         if self.cfg.bc_weight > 0:
+            if self.cfg.bc_normalize:
+                actor_loss = actor_loss / q_min.detach().abs().mean().clamp(min=1e-3)
             target_a = b.action.clamp(-0.999, 0.999)
             per = ((det - target_a) ** 2).sum(-1) * b.bc_mask
             bc_loss = per.sum() / b.bc_mask.sum().clamp(min=1.0)

@@ -306,6 +306,7 @@ def test_demo_fraction_pairs_that_share_of_each_batch_with_chains_that_achieved_
     """Symmetric sampling: with demo_fraction 0.5 half the batch rows are successful chain
     transitions cloned for a task they achieved, although they are a small part of the
     replay and the goal a small part of the task weights; uniform sampling gives a few."""
+
     def cloned_share(demo_fraction: float) -> float:
         learner = small_learner(bc_weight=1.0, episode_steps=60, demo_fraction=demo_fraction)
         stack = learner.add_task("stack the red block on the blue block")
@@ -366,6 +367,29 @@ def test_the_averaged_actor_gives_deterministic_actions_and_survives_a_checkpoin
     learner.save(tmp_path)
     again = Learner.load(tmp_path)
     assert np.allclose(again.act(obs, ids, deterministic=True), averaged, atol=1e-6)
+
+
+def test_bc_normalize_scales_the_reinforcement_term_to_unit_q():
+    """TD3+BC's normalisation: the actor's Q term is divided by the batch's mean |Q|, so with
+    a negligible temperature it is -mean(Q) / mean|Q|, in [-1, 1], whatever the Q scale."""
+
+    def rl_term(normalize: bool) -> float:
+        learner = small_learner(
+            bc_weight=1.0, episode_steps=60, bc_normalize=normalize, init_alpha=1e-9,
+            alpha_lr=1e-12, seed=3,
+        )  # fmt: skip
+        t = learner.add_task("stack the red block on the blue block")
+        learner.set_weights({t: 1.0})
+        learner.collect(120, chain=lambda: Chain(stack_chain(learner.layout)), noise=0.05)
+        with torch.no_grad():  # Q-values far from 1, as they become with training
+            learner.agent.critic.net.head.bias.add_(25.0)
+        m = learner.update(1)
+        return m["actor_loss"] - m["bc_loss"], m["q"]
+
+    raw, q = rl_term(False)
+    normalized, _ = rl_term(True)
+    assert q > 20 and raw < -20
+    assert normalized == pytest.approx(-1.0, abs=0.05)
 
 
 def test_importing_the_task_language_does_not_import_torch():
