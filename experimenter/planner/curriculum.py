@@ -14,8 +14,11 @@ Rungs, for every cube ``o`` and every other cube ``t`` (level, then prerequisite
 
 A rung is *open* when every prerequisite is learned (by spec hash) and the rung itself is
 not in the library (any status) nor recently rejected. Proposals are open rungs, easiest
-first; with a goal, the rungs the goal needs (its atoms' rungs and their prerequisites,
-transitively) come first, and the goal itself once all of them are learned.
+first. With a goal, only the rungs the goal needs (its atoms' rungs and their
+prerequisites, transitively) are proposed, and the goal itself once all of them are
+learned: every env step then goes to the goal's own path. Other rungs are proposed only
+when that path is blocked (nothing the goal needs is open or in training, the goal not
+ready): learning them grows the library, which is what makes a failed rung due for a retry.
 
 Decomposition follows the stages of a spec: each stage becomes a subtask, preceded by the
 steps that lead to it (grasp before lifting, moving or placing; reach before grasping;
@@ -148,14 +151,16 @@ def propose(
     known: set[str],
     rejected: set[str],
     count: int,
+    training: Iterable[str] = (),
     goal: Mapping[str, Any] | None = None,
     goal_hash: str | None = None,
     goal_instruction: str | None = None,
 ) -> list[Pick]:
     """Up to ``count`` open rungs (see the module docstring).
 
-    ``learned``/``known``: spec hashes of learned skills / of every library skill;
-    ``rejected``: instructions of recent rejections (not proposed again).
+    ``learned``/``known``/``training``: spec hashes of learned skills / of every library
+    skill / of those proposed or in training; ``rejected``: instructions of recent
+    rejections (not proposed again).
     """
     rungs = ladder(tuple(objects))
     by_key = {r.key: r for r in rungs}
@@ -180,6 +185,11 @@ def propose(
                 )
     first = [r for r in open_rungs if r.key in relevant]
     rest = [r for r in open_rungs if r.key not in relevant]
+    if goal is not None:
+        pending = set(training)
+        on_path = bool(picks or first) or goal_hash in pending
+        if on_path or any(by_key[k].spec_hash in pending for k in relevant):
+            rest = []  # the goal's path has work: nothing off it takes its env steps
     for r in [*first, *rest]:
         if len(picks) >= count:
             break

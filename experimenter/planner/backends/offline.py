@@ -98,6 +98,7 @@ def _named(spec_json: str, objects: tuple[str, ...]) -> tuple[str | None, str | 
 def propose(inp: ProposeInput) -> Proposals:
     learned: set[str] = set()
     known: set[str] = set()
+    training: set[str] = set()
     for s in inp.library:
         h = _hash(s.spec, s.spec_hash)
         if h is None:
@@ -105,6 +106,8 @@ def propose(inp: ProposeInput) -> Proposals:
         known.add(h)
         if s.status == "learned":
             learned.add(h)
+        elif s.status in ("proposed", "training"):
+            training.add(h)
     goal_hash = goal_words = None
     if inp.goal is not None:
         # An invalid goal steers nothing (the daemon validates it when the run starts).
@@ -115,6 +118,7 @@ def propose(inp: ProposeInput) -> Proposals:
         known=known,
         rejected={r.instruction for r in inp.rejections},
         count=inp.count,
+        training=training,
         goal=inp.goal,
         goal_hash=goal_hash,
         goal_instruction=goal_words,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from planner_helpers import OBJECTS, curve, spec
+from planner_helpers import OBJECTS, STACK, curve, spec
 
 from controllers.tasks import validate
 from experimenter.planner import (
@@ -96,6 +96,34 @@ def test_a_goal_steers_the_proposals_and_is_proposed_when_within_reach() -> None
     # Only what the goal needs: nothing about moving blue, no side relations.
     assert not [i for i in before_goal if "left of" in i or "near" in i or "lift the blue" in i]
     assert len(before_goal) == 10  # reach, grasp, lift red and green; above and stack twice
+
+
+def test_a_goal_directed_run_spends_no_slot_off_the_goals_path_until_it_is_blocked() -> None:
+    planner = Planner(OfflineBackend())
+
+    def words(library: list[LibrarySkill]) -> list[str]:
+        inp = ProposeInput(objects=OBJECTS, library=library, goal=STACK, count=2)
+        return [p.instruction for p in planner.propose(inp).value.proposals]
+
+    reach = LibrarySkill(instruction="reach the red block", spec=spec([("reach", "red")]),
+                         status="training")  # fmt: skip
+    # Reaching red is the only open step towards stacking red: the second slot stays free
+    # (it would otherwise go to reaching green or blue).
+    assert words([]) == ["reach the red block"]
+    assert words([reach]) == []
+    grasp = LibrarySkill(instruction="grasp the red block", spec=spec([("grasped", "red")]),
+                         status="training")  # fmt: skip
+    learned = reach.model_copy(update={"status": "learned"})
+    assert words([learned, grasp]) == []
+    # Grasping red failed: the path is blocked, so other rungs grow the library (and a
+    # failed rung is retried once something new is learned).
+    failed = grasp.model_copy(update={"status": "failed"})
+    assert words([learned, failed]) == ["reach the green block", "reach the blue block"]
+    # The goal itself in training (as the loop does when nothing else trains) is on the
+    # path: the slots stay free for it.
+    goal = LibrarySkill(instruction="stack the red block on the blue block", spec=STACK,
+                        status="training")  # fmt: skip
+    assert words([learned, failed, goal]) == []
 
 
 def test_rejected_proposals_are_not_repeated() -> None:
