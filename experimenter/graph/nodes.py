@@ -113,6 +113,12 @@ def analyze(ctx: Context, state: LoopState) -> Update:
     # goal only when a budget is spent (DESIGN.md, "The loop").
     goal_id = _goal_skill_id(ctx)
     progress = [p for p in progress if p.points]  # judged once measured
+    goal_bar = ctx.settings.threshold_of(True)
+    if goal_bar != threshold:  # the goal is judged against its own bar, by the planner too
+        progress = [
+            p.model_copy(update={"threshold": goal_bar}) if p.skill_id == goal_id else p
+            for p in progress
+        ]
     if not progress:
         return {}
     answer = ctx.planner.analyze(

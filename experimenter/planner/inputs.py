@@ -42,6 +42,10 @@ class SkillProgress(_Input):
     skill_id: int
     instruction: str
     points: list[CurvePoint] = Field(default_factory=list)
+    threshold: float | None = Field(
+        default=None, ge=0.0, le=1.0,
+        description="This skill's own bar where it differs from the run's (the goal's).",
+    )  # fmt: skip
 
 
 class BudgetLine(_Input):

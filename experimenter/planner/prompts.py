@@ -76,6 +76,8 @@ def render_analyze(inp: AnalyzeInput) -> str:
     for s in inp.skills:
         curve = ", ".join(f"{p.env_steps} -> {p.success_rate:.0%}" for p in s.points)
         line = f"{s.skill_id}: {s.instruction}; {curve or 'no evaluations yet'}"
+        if s.threshold is not None and s.threshold != inp.threshold:
+            line += f" [its own bar: {s.threshold:.0%}, not {inp.threshold:.0%}]"
         last = s.points[-1] if s.points else None
         if last is not None and last.lower_bound is not None and last.episodes:
             line += (

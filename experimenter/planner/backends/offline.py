@@ -74,7 +74,9 @@ def analyze(inp: AnalyzeInput) -> Progress:
     judgements = []
     counts = {"learned": 0, "improving": 0, "stalled": 0}
     for s in inp.skills:
-        verdict, reason, confidence = trends.judge(s.points, inp.threshold)
+        verdict, reason, confidence = trends.judge(
+            s.points, inp.threshold if s.threshold is None else s.threshold
+        )
         counts[verdict] += 1
         judgements.append(
             SkillJudgement(

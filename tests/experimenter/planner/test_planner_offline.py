@@ -151,6 +151,16 @@ def test_verdicts_follow_level_and_slope() -> None:
     assert "level 20%" in value[3].reason and value[4].confidence < value[3].confidence
 
 
+def test_a_skill_with_its_own_bar_is_judged_against_it() -> None:
+    # The goal at 85-86 % with --goal-threshold 0.9 is not learned (the run's 80 % would
+    # say it is); another skill at the same numbers is.
+    goal = curve(1, "stack", [0.6, 0.85, 0.86]).model_copy(update={"threshold": 0.9})
+    inp = AnalyzeInput(skills=[goal, curve(2, "lift", [0.6, 0.85, 0.86])], threshold=0.8)
+    value = Planner(OfflineBackend()).analyze(inp).value.by_skill()
+    assert value[1].verdict == "improving"
+    assert value[2].verdict == "learned"
+
+
 def test_decomposition_follows_the_stages_with_lead_in_steps() -> None:
     planner = Planner(OfflineBackend())
     answer = planner.decompose(

@@ -51,6 +51,14 @@ def test_prompts_carry_what_the_model_needs() -> None:
     assert '"pred":"on"' in decompose and "at most 6" in decompose
 
 
+def test_a_goal_with_its_own_bar_is_shown_with_it() -> None:
+    inp = analyze_input()
+    inp.skills[0] = inp.skills[0].model_copy(update={"threshold": 0.9})
+    text = render_analyze(inp)
+    assert "30000 -> 90% [its own bar: 90%, not 80%]" in text
+    assert "50% [its own bar" not in text  # the other skill keeps the run's threshold
+
+
 def test_fill_refuses_missing_and_unused_values() -> None:
     with pytest.raises(ValueError, match=r"slots without a value \['error'\]"):
         fill("repair", {"prompt": "q", "answer": "a"})
