@@ -16,9 +16,11 @@ A rung is *open* when every prerequisite is learned (by spec hash) and the rung 
 not in the library (any status) nor recently rejected. Proposals are open rungs, easiest
 first. With a goal, only the rungs the goal needs (its atoms' rungs and their
 prerequisites, transitively) are proposed, and the goal itself once all of them are
-learned: every env step then goes to the goal's own path. Other rungs are proposed only
-when that path is blocked (nothing the goal needs is open or in training, the goal not
-ready): learning them grows the library, which is what makes a failed rung due for a retry.
+learned: every env step then goes to the goal's own path. When that path is blocked
+(nothing the goal needs is open or in training: a rung on it failed), the goal itself is
+proposed at once, to train on its decomposition's data (scripted or learned skills in
+order), and other rungs fill the free slots: learning them grows the library, which is what
+makes a failed rung due for a retry.
 
 Decomposition follows the stages of a spec: each stage becomes a subtask, preceded by the
 steps that lead to it (grasp before lifting, moving or placing; reach before grasping;
@@ -173,22 +175,25 @@ def propose(
         and all(is_learned.get(k, False) for k in r.needs)
     ]
     picks: list[Pick] = []
-    relevant: set[RungKey] = set()
-    if goal is not None:
-        relevant = goal_rungs(goal, rungs)
-        ready = all(is_learned.get(k, False) for k in relevant)
-        if ready and goal_hash is not None and goal_hash not in known:
-            wording = goal_instruction or "the goal"
-            if wording not in rejected:
-                picks.append(
-                    Pick(dict(goal), wording, "every skill the goal needs is learned: the goal")
-                )
+    relevant = goal_rungs(goal, rungs) if goal is not None else set()
     first = [r for r in open_rungs if r.key in relevant]
     rest = [r for r in open_rungs if r.key not in relevant]
     if goal is not None:
+        ready = all(is_learned.get(k, False) for k in relevant)
         pending = set(training)
-        on_path = bool(picks or first) or goal_hash in pending
-        if on_path or any(by_key[k].spec_hash in pending for k in relevant):
+        busy = bool(first) or goal_hash in pending
+        busy = busy or any(by_key[k].spec_hash in pending for k in relevant)
+        wording = goal_instruction or "the goal"
+        new_goal = goal_hash is not None and goal_hash not in known and wording not in rejected
+        if new_goal and (ready or not busy):
+            why = (
+                "every skill the goal needs is learned: the goal"
+                if ready
+                else "nothing on the goal's path can train (a step failed): the goal itself, "
+                "on the data of its decomposition"
+            )
+            picks.append(Pick(dict(goal), wording, why))
+        if busy:
             rest = []  # the goal's path has work: nothing off it takes its env steps
     for r in [*first, *rest]:
         if len(picks) >= count:

@@ -2,8 +2,12 @@
 
 - **level**: mean success of the last ``LEVEL_POINTS`` evaluations (one noisy evaluation
   neither promotes nor condemns a skill);
-- **rise**: the least-squares slope over the last ``WINDOW`` evaluations times their span of
-  env steps, i.e. how much the fitted line climbed across the window.
+- **rise**: the least-squares slope over the recent evaluations times their span of env
+  steps, i.e. how much the fitted line climbed across them. Recent is the later half of
+  the skill's training (and at least the last ``WINDOW`` evaluations): a hard skill climbs
+  a few points per ten thousand env steps, less than one 10-episode evaluation's noise, so
+  a fixed window of four evaluations (~10k env steps) read stacking's steady climb from 0 to
+  30-40 % over 33k env steps as flat and failed it.
 
 Verdicts: *learned* when the level reaches the threshold and the newest point is within
 ``HOLD_TOLERANCE`` of it; *improving* when fewer than ``MIN_POINTS`` evaluations exist or
@@ -29,9 +33,18 @@ def level(points: Sequence[CurvePoint]) -> float:
     return sum(p.success_rate for p in tail) / len(tail) if tail else 0.0
 
 
+def recent(points: Sequence[CurvePoint]) -> Sequence[CurvePoint]:
+    """The later half of the curve by env steps, or its last ``WINDOW`` points if more."""
+    if not points:
+        return points
+    half = (points[0].env_steps + points[-1].env_steps) / 2
+    later = [p for p in points if p.env_steps >= half]
+    return later if len(later) >= WINDOW else points[-WINDOW:]
+
+
 def rise(points: Sequence[CurvePoint]) -> float:
-    """Climb of the least-squares line over the last ``WINDOW`` points (0 for fewer than 2)."""
-    tail = points[-WINDOW:]
+    """Climb of the least-squares line over the ``recent`` points (0 for fewer than 2)."""
+    tail = recent(points)
     if len(tail) < 2:
         return 0.0
     xs = [float(p.env_steps) for p in tail]
@@ -50,7 +63,8 @@ def judge(points: Sequence[CurvePoint], threshold: float) -> tuple[Verdict, str,
     if n == 0:
         return "improving", "no evaluations yet", 0.2
     lvl, climb, last = level(points), rise(points), points[-1].success_rate
-    numbers = f"level {lvl:.0%}, rise {climb:+.0%} over the last {min(n, WINDOW)} evaluations"
+    span = points[-1].env_steps - recent(points)[0].env_steps
+    numbers = f"level {lvl:.0%}, rise {climb:+.0%} over the last {span} env steps"
     if lvl >= threshold and last >= threshold - HOLD_TOLERANCE:
         return "learned", f"{numbers}; at or above {threshold:.0%}", min(0.95, 0.6 + 0.1 * n)
     if n < MIN_POINTS:
