@@ -43,6 +43,7 @@ A short check: ``--env-steps 4000 --hidden 64 64 --eval-every 2000 --final-episo
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import random
@@ -287,14 +288,36 @@ def run_experimenter_arm(run: Run, cfg: LearnerConfig, a: argparse.Namespace, ho
     return run
 
 
+def learner_overrides(pairs: list[str]) -> dict[str, Any]:
+    """``--learner FIELD=VALUE`` pairs as LearnerConfig fields (values read as JSON, else as
+    text); an unknown field or a bad value is refused with what is allowed."""
+    names = {f.name for f in dataclasses.fields(LearnerConfig)} - {"extra", "seed"}
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or key not in names:
+            raise SystemExit(
+                f"--learner {pair!r}: expected FIELD=VALUE with FIELD one of {sorted(names)}"
+            )
+        try:
+            out[key] = json.loads(text)
+        except json.JSONDecodeError:
+            out[key] = text
+    try:
+        LearnerConfig(**out)
+    except (TypeError, ValueError) as e:
+        raise SystemExit(f"--learner: {e}") from None
+    return out
+
+
 def run_arm(arm: str, seed: int, a: argparse.Namespace) -> Run:
-    cfg = LearnerConfig(
-        hidden=tuple(a.hidden), batch_size=a.batch_size, episode_steps=a.episode_steps,
-        num_envs=a.num_envs, random_steps=a.random_steps, device=a.device, seed=seed,
-        bc_weight=a.bc_weight, demo_fraction=a.demo_fraction,
-        critic_layer_norm=a.critic_layer_norm, actor_average=a.actor_average,
-        bc_normalize=a.bc_normalize,
-    )  # fmt: skip
+    cfg = LearnerConfig(**{
+        "hidden": tuple(a.hidden), "batch_size": a.batch_size, "episode_steps": a.episode_steps,
+        "num_envs": a.num_envs, "random_steps": a.random_steps, "device": a.device, "seed": seed,
+        "bc_weight": a.bc_weight, "demo_fraction": a.demo_fraction,
+        "critic_layer_norm": a.critic_layer_norm, "actor_average": a.actor_average,
+        "bc_normalize": a.bc_normalize, **learner_overrides(a.learner),
+    })  # fmt: skip
     run = Run(arm, seed, a.goal, a.env_steps, learner={**cfg.to_dict(), "hidden": a.hidden})
     if arm == "experimenter":
         if a.keep_data:
@@ -452,6 +475,11 @@ def main() -> None:
     p.add_argument("--critic-layer-norm", action="store_true")
     p.add_argument("--actor-average", type=float, default=0.0)
     p.add_argument("--bc-normalize", action="store_true")
+    p.add_argument(
+        "--learner", action="append", default=[], metavar="FIELD=VALUE",
+        help="Any other LearnerConfig field, e.g. --learner gamma=0.98 --learner n_step=3 "
+        "(repeatable; every arm gets it).",
+    )  # fmt: skip
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads.")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/curriculum"))
@@ -459,6 +487,7 @@ def main() -> None:
     p.add_argument("--json", action="store_true", help="Print every record of OUT as JSON.")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    learner_overrides(a.learner)  # a bad --learner is refused before anything trains
 
     if not a.report:
         spec = goal_spec(a.goal)  # an unknown goal is refused before anything trains
