@@ -286,6 +286,14 @@ class Learner:
         self.updates += n
         return {k: float(v) / n for k, v in sums.items()}
 
+    def _reward(self, next_obs: np.ndarray, task_ids: np.ndarray) -> np.ndarray:
+        """The training reward: the task's progress, part of it paid by success alone."""
+        progress, success = self.tasks.relabel(next_obs, task_ids)
+        w = self.cfg.success_weight
+        if w == 0:
+            return progress
+        return ((1 - w) * progress + w * success).astype(np.float32)
+
     def _sample(self, size: int) -> tuple[Batch, torch.Tensor, torch.Tensor]:
         idx = self.replay.sample_indices(size, self.rng)
         task_ids = self.tasks.sample(size, self.rng)
@@ -293,7 +301,7 @@ class Learner:
             self._pair_demonstrations(idx, task_ids)
         obs, next_obs = self.replay.obs[idx], self.replay.next_obs[idx]
         action, source = self.replay.action[idx], self.replay.source[idx]
-        reward, _ = self.tasks.relabel(next_obs, task_ids)
+        reward = self._reward(next_obs, task_ids)
         gamma = np.float32(self.cfg.gamma)
         discount = np.full(size, gamma, dtype=np.float32)
         if self.cfg.n_step > 1:
@@ -302,7 +310,7 @@ class Learner:
             reward = reward.copy()
             for j in range(1, self.cfg.n_step):
                 live = np.flatnonzero(alive[j])
-                r_j, _ = self.tasks.relabel(self.replay.next_obs[rows[j, live]], task_ids[live])
+                r_j = self._reward(self.replay.next_obs[rows[j, live]], task_ids[live])
                 reward[live] += discount[live] * r_j
                 discount[live] *= gamma
             next_obs = self.replay.next_obs[rows[-1]]

@@ -46,6 +46,22 @@ def test_relabelled_reward_equals_the_spec_reward_on_the_same_observations():
         np.testing.assert_allclose(batch.reward.numpy()[rows == row], expected, rtol=1e-6)
 
 
+def test_success_weight_pays_that_share_of_the_reward_for_success_alone():
+    learner = small_learner(success_weight=0.5, episode_steps=60)
+    stack = learner.add_task("stack the red block on the blue block")
+    learner.set_weights({stack: 1.0})
+    learner.collect(120, chain=lambda: Chain(stack_chain(learner.layout)), noise=0.05)
+    batch, _, _ = learner._sample(400)
+    compiled = compile_task(as_task("stack the red block on the blue block", learner.layout),
+                            learner.layout)  # fmt: skip
+    progress, success = compiled.evaluate(batch.next_obs.numpy())
+    assert success.any() and not success.all()  # both kinds of rows are in the batch
+    np.testing.assert_allclose(batch.reward.numpy(), 0.5 * progress + 0.5 * success, rtol=1e-6)
+    # A near miss earns half what the shaped reward alone pays it.
+    miss = ~success & (progress > 0.5)
+    assert miss.any() and (batch.reward.numpy()[miss] < 0.5).all()
+
+
 def test_n_step_targets_sum_the_relabelled_rewards_along_each_episode():
     learner = small_learner(n_step=3, gamma=0.9)
     reach = learner.add_task("reach the red block")
