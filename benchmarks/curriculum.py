@@ -288,37 +288,52 @@ def run_experimenter_arm(run: Run, cfg: LearnerConfig, a: argparse.Namespace, ho
     return run
 
 
-def learner_overrides(pairs: list[str]) -> dict[str, Any]:
-    """``--learner FIELD=VALUE`` pairs as LearnerConfig fields (values read as JSON, else as
-    text); an unknown field or a bad value is refused with what is allowed."""
+def _field_value(key: str, text: str) -> Any:
+    """``text`` as a value of LearnerConfig field ``key``, by the type of its default."""
+    default = getattr(LearnerConfig(), key)
+    if isinstance(default, bool):
+        if text.lower() not in ("true", "false"):
+            raise ValueError(f"{key} takes true or false, got {text!r}")
+        return text.lower() == "true"
+    if isinstance(default, int | float):
+        return type(default)(text)
+    if isinstance(default, tuple):
+        return tuple(int(x) for x in text.strip("[]()").split(",") if x.strip())
+    if default is None:
+        return None if text.lower() == "none" else float(text)
+    return text
+
+
+def learner_config(a: argparse.Namespace, seed: int) -> LearnerConfig:
+    """Every arm's learner: the learner flags, then ``--learner FIELD=VALUE`` pairs; an
+    unknown field or a bad value is refused with what is allowed."""
     names = {f.name for f in dataclasses.fields(LearnerConfig)} - {"extra", "seed"}
-    out: dict[str, Any] = {}
-    for pair in pairs:
+    fields: dict[str, Any] = {
+        "hidden": tuple(a.hidden), "batch_size": a.batch_size, "episode_steps": a.episode_steps,
+        "num_envs": a.num_envs, "random_steps": a.random_steps, "device": a.device, "seed": seed,
+        "bc_weight": a.bc_weight, "demo_fraction": a.demo_fraction,
+        "critic_layer_norm": a.critic_layer_norm, "actor_average": a.actor_average,
+        "bc_normalize": a.bc_normalize,
+    }  # fmt: skip
+    for pair in a.learner:
         key, sep, text = pair.partition("=")
         if not sep or key not in names:
             raise SystemExit(
                 f"--learner {pair!r}: expected FIELD=VALUE with FIELD one of {sorted(names)}"
             )
         try:
-            out[key] = json.loads(text)
-        except json.JSONDecodeError:
-            out[key] = text
+            fields[key] = _field_value(key, text)
+        except ValueError as e:
+            raise SystemExit(f"--learner {pair!r}: {e}") from None
     try:
-        LearnerConfig(**out)
+        return LearnerConfig(**fields)
     except (TypeError, ValueError) as e:
         raise SystemExit(f"--learner: {e}") from None
-    return out
 
 
 def run_arm(arm: str, seed: int, a: argparse.Namespace) -> Run:
-    cfg = LearnerConfig(**{
-        "hidden": tuple(a.hidden), "batch_size": a.batch_size, "episode_steps": a.episode_steps,
-        "num_envs": a.num_envs, "random_steps": a.random_steps, "device": a.device, "seed": seed,
-        "bc_weight": a.bc_weight, "demo_fraction": a.demo_fraction,
-        "critic_layer_norm": a.critic_layer_norm, "actor_average": a.actor_average,
-        "bc_normalize": a.bc_normalize, **learner_overrides(a.learner),
-    })  # fmt: skip
-    run = Run(arm, seed, a.goal, a.env_steps, learner={**cfg.to_dict(), "hidden": a.hidden})
+    cfg = learner_config(a, seed)
+    run = Run(arm, seed, a.goal, a.env_steps, learner={**cfg.to_dict(), "hidden": list(cfg.hidden)})
     if arm == "experimenter":
         if a.keep_data:
             home = a.out / f"experimenter-seed{seed}-data"
@@ -487,7 +502,7 @@ def main() -> None:
     p.add_argument("--json", action="store_true", help="Print every record of OUT as JSON.")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    learner_overrides(a.learner)  # a bad --learner is refused before anything trains
+    learner_config(a, 0)  # a bad learner setting is refused before anything trains
 
     if not a.report:
         spec = goal_spec(a.goal)  # an unknown goal is refused before anything trains

@@ -148,7 +148,9 @@ def recipe(
     learned skill's instruction, or a composite's components in order, each ending on its
     own success); the step that is the skill itself runs as the policy, or,
     with ``scripted``, as the primitives matching each of its atoms exactly (None when some
-    atom has no primitive). None when the skill has no decomposition beyond itself.
+    atom has no primitive). A step whose learned skill does not train (it failed: the goal's
+    path is blocked) runs as the primitives of its atoms, if the library has them. None when
+    the skill has no decomposition beyond itself, or a step cannot run.
     """
     lineage = skills.lineage(session, skill_id=skill_id)
     if lineage.task is None:
@@ -182,6 +184,8 @@ def recipe(
             )
         elif sid in task_ids:
             parts.append(PartSpec("policy", step.spec, task_id=task_ids[sid]))
+        elif (atoms := _atom_primitives(session, spec=step.spec, layout=layout)) is not None:
+            parts.extend(atoms)
         else:
             return None
     return tuple(parts)

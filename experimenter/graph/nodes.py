@@ -246,7 +246,14 @@ def propose(ctx: Context, state: LoopState) -> Update:
         done = runs.list_tasks(s, iteration_id=state.iteration_id)
         if done:  # proposed before a crash: decompose those still waiting, ask nothing again
             return {"new_tasks": [t.id for t in done if t.status == "proposed"]}
-        training = len(training_skills(s, experiment_id=ctx.experiment_id))
+        free = ctx.settings.max_training - len(training_skills(s, experiment_id=ctx.experiment_id))
+        # A failed skill due for a retry takes a free slot before anything new (plan).
+        due = retries_due(
+            s, experiment_id=ctx.experiment_id, retries=ctx.settings.retries, limit=free,
+            iteration=state.iteration,
+        )  # fmt: skip
+        if len(due) >= free:
+            return {"new_tasks": []}
         # Plain values, read inside the transaction (rows are detached once it ends).
         rejections = [
             Rejection(instruction=t.wording or t.instruction or "", reason=t.verdict or "")
@@ -261,7 +268,7 @@ def propose(ctx: Context, state: LoopState) -> Update:
         rejections=rejections,
         goal=goal.model_dump(mode="json", exclude_none=True) if goal is not None else None,
         goal_instruction=ctx.settings.goal if goal is not None else None,
-        count=max(1, min(10, ctx.settings.max_training - training)),
+        count=max(1, min(10, free - len(due))),
     )  # fmt: skip
     answer = ctx.planner.propose(inp, images=[ctx.scene_image])
     review = vet_proposals(answer.value, scene=ctx.layout.object_names, known=known)

@@ -176,13 +176,16 @@ def propose(
     ]
     picks: list[Pick] = []
     relevant = goal_rungs(goal, rungs) if goal is not None else set()
-    first = [r for r in open_rungs if r.key in relevant]
+    # The goal may be a rung itself: it is proposed as the goal, never as a step to itself.
+    first = [r for r in open_rungs if r.key in relevant and r.spec_hash != goal_hash]
     rest = [r for r in open_rungs if r.key not in relevant]
     if goal is not None:
-        ready = all(is_learned.get(k, False) for k in relevant)
+        steps = [k for k in relevant if by_key[k].spec_hash != goal_hash]
+        ready = all(is_learned.get(k, False) for k in steps)
+        # The goal's own training does not make the path busy: with a step failed, other
+        # rungs must keep growing the library for the retry of that step.
         pending = set(training)
-        busy = bool(first) or goal_hash in pending
-        busy = busy or any(by_key[k].spec_hash in pending for k in relevant)
+        busy = bool(first) or any(by_key[k].spec_hash in pending for k in steps)
         wording = goal_instruction or "the goal"
         new_goal = goal_hash is not None and goal_hash not in known and wording not in rejected
         if new_goal and (ready or not busy):
@@ -193,7 +196,7 @@ def propose(
                 "on the data of its decomposition"
             )
             picks.append(Pick(dict(goal), wording, why))
-        if busy:
+        if busy or ready:
             rest = []  # the goal's path has work: nothing off it takes its env steps
     for r in [*first, *rest]:
         if len(picks) >= count:

@@ -428,3 +428,73 @@ def test_a_composite_of_learned_skills_runs_its_parts_for_data(
         learner, CollectJob(own.id, ids[own.id], 800, parts, 0.1, "chain")
     )
     assert len(episodes) == learner.cfg.num_envs and learner.env_steps == 800
+
+
+def test_a_failed_step_of_a_decomposition_runs_as_its_primitives(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """The goal's path blocked by a failed step: the goal still collects data along its
+    decomposition, with the library's primitives standing in for the failed skill (which
+    the learner no longer trains)."""
+    from experimenter.graph.library import recipe
+
+    with serve([openai_ok(proposals())]) as fake:
+        ctx = context(sqlite_db, tmp_path, fake.url)
+    above_spec = spec(("above", "red", "blue"))
+    stack = spec(("on", "red", "blue"), ("released", "red"))
+    with sqlite_db.session() as s:
+        seed_library(s, layout=ctx.layout)
+        grasp = skills.find_skill(s, spec=GRASP)
+        assert grasp is not None and grasp.kind == "primitive"
+        above = skills.add_skill(s, spec=above_spec, experiment_id=ctx.experiment_id)
+        skills.set_status(s, skill_id=above.id, status="training", decided_by="planner", reason="")
+        skills.set_status(s, skill_id=above.id, status="failed", decided_by="planner", reason="")
+        task = runs.record_task(
+            s, spec=stack, spec_hash=None, instruction="stack", experiment_id=ctx.experiment_id
+        )
+        own = skills.add_skill(s, spec=stack, experiment_id=ctx.experiment_id, task_id=task.id)
+        runs.record_decomposition(s, task_id=task.id, steps=[
+            {"spec": GRASP, "skill_id": grasp.id, "instruction": grasp.instruction},
+            {"spec": above_spec, "skill_id": above.id, "instruction": above.instruction},
+            {"spec": stack, "skill_id": own.id, "instruction": own.instruction},
+        ])  # fmt: skip
+    ids = {own.id: ctx.learners.get().add_task(stack)}  # the failed skill has no task
+    with sqlite_db.reader() as s:
+        parts = recipe(s, skill_id=own.id, task_ids=ids, layout=ctx.layout, scripted=False)
+        scripted = recipe(s, skill_id=own.id, task_ids=ids, layout=ctx.layout, scripted=True)
+    assert parts is not None and scripted is not None
+    assert [(p.kind, p.primitive, p.task_id) for p in parts] == [
+        ("primitive", "grasp", None), ("primitive", "move_above", None),
+        ("policy", None, ids[own.id]),
+    ]  # fmt: skip
+    assert [p.kind for p in scripted] == ["primitive"] * 4  # grasp, above, place, release
+
+
+def test_a_retry_due_takes_the_free_slot_before_anything_new_is_proposed(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """Proposals used to fill every free slot before plan's retries could claim one: a
+    failed step of the goal's path then never trained again."""
+    with serve([openai_ok(proposals(("reach the green block", spec(("reach", "green")))))]) as fake:
+        ctx = context(sqlite_db, tmp_path, fake.url, retries=1, max_training=2)
+        with sqlite_db.session() as s:
+            above = skills.add_skill(
+                s, spec=spec(("above", "red", "blue")), experiment_id=ctx.experiment_id
+            )
+            lift = skills.add_skill(s, spec=LIFT, experiment_id=ctx.experiment_id)
+            skills.set_status(s, skill_id=above.id, status="training", decided_by="planner",
+                              reason="")  # fmt: skip
+            skills.set_status(s, skill_id=above.id, status="failed", decided_by="planner",
+                              reason="")  # fmt: skip
+            reach = skills.add_skill(s, spec=REACH, experiment_id=ctx.experiment_id)
+            for k in (lift, reach):
+                skills.set_status(s, skill_id=k.id, status="training", decided_by="planner",
+                                  reason="")  # fmt: skip
+            skills.set_status(s, skill_id=reach.id, status="learned", decided_by="numbers",
+                              reason="")  # fmt: skip
+        # One slot free (lift trains), one retry due (reach learned since above failed).
+        update = propose_node(ctx, iteration(ctx, 4))
+        assert update == {"new_tasks": []} and fake.requests == []
+        plan(ctx, LoopState(experiment_id=ctx.experiment_id, iteration=4))
+        with sqlite_db.reader() as s:
+            assert skills.get_skill(s, skill_id=above.id).status == "training"

@@ -124,11 +124,21 @@ def test_a_goal_directed_run_spends_no_slot_off_the_goals_path_until_it_is_block
     assert words([learned, failed]) == [
         "stack the red block on the blue block", "reach the green block"
     ]  # fmt: skip
-    # The goal itself in training (as the loop does when nothing else trains) is on the
-    # path: the slots stay free for it.
+    # The goal training while its path is blocked: other rungs keep growing the library.
     goal = LibrarySkill(instruction="stack the red block on the blue block", spec=STACK,
                         status="training")  # fmt: skip
-    assert words([learned, failed, goal]) == []
+    assert words([learned, failed, goal]) == ["reach the green block", "reach the blue block"]
+    # Everything the goal needs learned: the goal alone, nothing beside it.
+    path = [
+        LibrarySkill(instruction=w, spec=spec([atom]), status="learned")
+        for w, atom in [
+            ("reach the red block", ("reach", "red")), ("grasp the red block", ("grasped", "red")),
+            ("lift the red block", ("lifted", "red")),
+            ("hold the red block above the blue block", ("above", "red", "blue")),
+        ]
+    ]  # fmt: skip
+    assert words(path) == ["stack the red block on the blue block"]
+    assert words([*path, goal]) == []
 
 
 def test_rejected_proposals_are_not_repeated() -> None:
