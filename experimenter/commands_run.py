@@ -103,6 +103,10 @@ class Run(ExperimentOption):
         0.001, ge=0, le=1, description="Polyak factor of the averaged actor that acts "
         "deterministically (evaluation, executed skills); 0: off.",
     )  # fmt: skip
+    success_weight: float = Field(
+        0.0, ge=0, le=1, description="Share of the reward paid by success alone, the rest by "
+        "the task's shaped progress (which pays near misses almost in full).",
+    )  # fmt: skip
     threads: int = Field(1, ge=1, description="torch CPU threads.")
     progress: bool = Field(True, description="Show progress bars.")
 
@@ -162,7 +166,7 @@ class Run(ExperimentOption):
                 "random_steps": self.random_steps, "device": self.device, "seed": self.seed,
                 "bc_weight": self.bc_weight, "demo_fraction": self.demo_fraction,
                 "critic_layer_norm": self.critic_layer_norm, "actor_average": self.actor_average,
-                "bc_normalize": self.bc_normalize,
+                "bc_normalize": self.bc_normalize, "success_weight": self.success_weight,
             },
         )  # fmt: skip
         # A GPU this machine lacks is refused here, not at the daemon's first training step.

@@ -75,6 +75,7 @@ def _experiments(home: Path) -> list[tuple[str, str, dict[str, object]]]:
         (["--planner", "replay"], {}, "the replay backend needs a decisions file"),
         (["--bc-weight", "-1"], {}, "bc_weight: Input should be greater than or equal to 0"),
         (["--demo-fraction", "2"], {}, "demo_fraction: Input should be less than or equal to 1"),
+        (["--success-weight", "-0.5"], {}, "success_weight: Input should be greater than or equal"),
         (
             ["--goal-threshold", "1.5"],
             {},
