@@ -14,8 +14,13 @@ Rungs, for every cube ``o`` and every other cube ``t`` (level, then prerequisite
 
 A rung is *open* when every prerequisite is learned (by spec hash) and the rung itself is
 not in the library (any status) nor recently rejected. Proposals are open rungs, easiest
-first. With a goal, only the rungs the goal needs (its atoms' rungs and their
-prerequisites, transitively) are proposed, and the goal itself once all of them are
+first, except that a rung no harder rung builds on (the side relations: near, left of, ...)
+counts one level harder and comes after the rungs of that level which lead on: an
+open-ended run climbs from holding a block above another to stacking it before it spends
+its env steps on thirty side relations, and takes those before the towers.
+
+With a goal, only the rungs the goal needs (its atoms' rungs and their prerequisites,
+transitively) are proposed, and the goal itself once all of them are
 learned: every env step then goes to the goal's own path. When that path is blocked
 (nothing the goal needs is open or in training: a rung on it failed), the goal itself is
 proposed at once, to train on its decomposition's data (scripted or learned skills in
@@ -167,13 +172,18 @@ def propose(
     rungs = ladder(tuple(objects))
     by_key = {r.key: r for r in rungs}
     is_learned = {r.key: r.spec_hash in learned for r in rungs}
-    open_rungs = [
-        r
-        for r in rungs
-        if r.spec_hash not in known
-        and r.instruction not in rejected
-        and all(is_learned.get(k, False) for k in r.needs)
-    ]
+    top = max(r.level for r in rungs)
+    dead_end = {r.key for r in rungs if r.level < top} - {k for r in rungs for k in r.needs}
+    open_rungs = sorted(
+        (
+            r
+            for r in rungs
+            if r.spec_hash not in known
+            and r.instruction not in rejected
+            and all(is_learned.get(k, False) for k in r.needs)
+        ),
+        key=lambda r: (r.level + (r.key in dead_end), r.key in dead_end),  # stable otherwise
+    )
     picks: list[Pick] = []
     relevant = goal_rungs(goal, rungs) if goal is not None else set()
     # The goal may be a rung itself: it is proposed as the goal, never as a step to itself.

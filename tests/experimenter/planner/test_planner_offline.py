@@ -86,6 +86,15 @@ def test_proposals_climb_the_ladder_one_step_at_a_time() -> None:
     assert len(flat) == len(set(flat))  # nothing proposed twice
 
 
+def test_an_open_ended_run_climbs_to_stacking_before_the_side_relations() -> None:
+    flat = [i for r in run_curriculum(goal=None, count=2, rounds=40) for i in r]
+    first_stack = flat.index("stack the red block on the blue block")
+    sides = [i for i, w in enumerate(flat) if " near " in w or " left of " in w]
+    towers = [i for i, w in enumerate(flat) if ", then " in w]
+    assert sides and towers and first_stack < min(sides) and max(sides) < min(towers)
+    assert first_stack < 20  # reach, grasp, lift three blocks; hold above six pairs
+
+
 def test_a_goal_steers_the_proposals_and_is_proposed_when_within_reach() -> None:
     goal = STACK3
     history = run_curriculum(goal=goal, count=2, rounds=12)
