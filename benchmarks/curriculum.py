@@ -499,12 +499,15 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads.")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/curriculum"))
     p.add_argument("--report", action="store_true", help="No training: table and PNG of OUT.")
-    p.add_argument("--json", action="store_true", help="Print every record of OUT as JSON.")
+    p.add_argument(
+        "--json", action="store_true",
+        help="No training: print every record of OUT as JSON.",
+    )  # fmt: skip
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     learner_config(a, 0)  # a bad learner setting is refused before anything trains
 
-    if not a.report:
+    if not (a.report or a.json):  # either only reads OUT: --json alone once started training
         spec = goal_spec(a.goal)  # an unknown goal is refused before anything trains
         if "scripted" in a.arms and not stacking_stages(spec):
             raise SystemExit(f"the scripted arm needs a stacking goal; {a.goal!r} has none")
