@@ -18,9 +18,12 @@ pytestmark = pytest.mark.slow
 
 def test_review_approve_pause_resume_stop(tmp_path: Path) -> None:
     home = tmp_path / "data"
+    # A goal bar no finite evaluation can clear (the Wilson lower bound stays under 100 %):
+    # the run must still be going when the commands arrive, however fast the learner is.
     proc = start(
         home, "--review", "--goal", "reach the red block", "--seed-skills", "none",
-        "--max-training", "1", "--collect-steps", "160", "--max-env-steps", "100000", *SMALL,
+        "--goal-threshold", "1", "--max-training", "1", "--collect-steps", "160",
+        "--max-env-steps", "100000", *SMALL,
     )  # fmt: skip
     wait_for(lambda: (home / "experimenter.db").exists(), 60, proc)
     database = db(home)
