@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from controllers.layout import ObsLayout
+from controllers.predicates import EVALUATORS
 from controllers.tasks.predicates import PREDICATES
 from controllers.tasks.spec import Atom, TaskSpec
 from controllers.tasks.validate import validate
@@ -33,12 +34,12 @@ AtomFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def _bind(atom: Atom, layout: ObsLayout) -> AtomFn:
-    pred = PREDICATES[atom.pred]
+    evaluate = EVALUATORS[atom.pred]
     args = tuple(atom.args)
-    params = pred.resolve(atom.params())
+    params = PREDICATES[atom.pred].resolve(atom.params())
 
     def fn(obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return pred.fn(layout, obs, args, params)
+        return evaluate(layout, obs, args, params)
 
     return fn
 

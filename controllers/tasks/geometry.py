@@ -1,7 +1,9 @@
-"""Physical facts of the arena and every threshold the predicates use, in one place.
+"""Physical facts of the arena and the thresholds that say when each predicate holds.
 
-The predicates (``predicates.py``), the validator's contradiction rules and the canonical
-instruction all read these constants, so that a threshold changed here changes everywhere.
+The predicates' declarations (``predicates.py``, whose summaries quote them), the
+validator's contradiction rules and the evaluators (``controllers/predicates.py``) all read
+these constants, so that a threshold changed here changes everywhere. How progress is shaped
+short of a threshold is the evaluators' business (``controllers/shaping.py``).
 
 Facts of the arena relied upon (see ``controllers/layout.py`` for the frame table):
 
@@ -30,13 +32,8 @@ validator relies on it); ``left`` and ``front`` (etc.) overlap in a corner.
 
 from __future__ import annotations
 
-import numpy as np
-
 GRIPPER_MAX_OPENING = 0.10
 """Largest distance between the finger pads (m)."""
-
-CONTACT_ON = 0.5
-"""A contact flag counts as set above this value (flags are 0.0 or 1.0)."""
 
 REACH_TOL = 0.03
 """``reach``: pinch point within this distance of the object's centre (m)."""
@@ -62,29 +59,6 @@ CENTER_HALF = 0.06
 
 REGIONS = ("back", "center", "front", "left", "right")
 """Allowed values of ``in_region``'s ``region`` parameter, sorted."""
-
-# Shaping scales: the distance past the threshold at which progress falls to 1/e.
-XY_SCALE = 0.1
-"""Scale of horizontal distances (m): about the spacing between blocks at reset."""
-Z_SCALE = 0.05
-"""Scale of vertical distances (m): about one block height."""
-APPROACH_SCALE = 0.1
-"""Scale of the gripper-to-object distance in the approach term (m)."""
-
-APPROACH_WEIGHT = 0.3
-"""Share of a "move object o" predicate's progress given to holding o (the rest: the goal)."""
-
-MAX_PROGRESS_OFF_SUCCESS = 0.999
-"""Progress is capped here wherever success does not hold, so progress == 1 iff success."""
-
-
-def shaped(d: np.ndarray, threshold: float, scale: float) -> np.ndarray:
-    """Smooth progress for a distance ``d``: 1 up to ``threshold``, then decaying.
-
-    ``1 if d <= threshold else exp(-(d - threshold) / scale)``: monotone non-increasing in
-    ``d``, in (0, 1], continuous at the threshold.
-    """
-    return np.exp(-np.maximum(d - threshold, 0.0) / scale)
 
 
 def region_box(region: str, table_half: float) -> tuple[float, float, float, float]:

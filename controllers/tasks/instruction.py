@@ -12,7 +12,7 @@ give the same text:
 - stages are joined with ``", then "``; constraints follow as ``", keeping ..."`` (their
   ``keeping`` phrases joined with ``" and "``).
 
-Parsing (``parse_instruction``) inverts this with regexes built from the same registered
+Parsing (``parse_instruction``) inverts this with regexes built from the same declared
 templates, plus a few aliases (``MACROS``): "stack"/"put ... on top of" for on + released,
 "pick up" for lifted, "grab" for grasped. Case, surrounding whitespace and a final period
 are ignored.

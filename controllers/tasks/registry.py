@@ -1,7 +1,10 @@
-"""The predicate registry: one ``Predicate`` per name, with its parameters and phrases.
+"""The predicate registry: one ``Predicate`` declaration per name, its parameters and phrases.
 
-Adding a predicate is one ``@predicate(...)`` definition in ``predicates.py``; validation,
-the canonical instruction, its parser and the JSON Schema all read this registry.
+A declaration says what a predicate is called, what it takes and how it reads; validation,
+the canonical instruction, its parser and the JSON Schema read nothing else. Adding a
+predicate is one ``declare(...)`` in ``predicates.py`` and one evaluator registered under the
+same name in ``controllers/predicates.py`` (a test checks that the two registries name the same
+predicates).
 
 Phrase templates use ``{a}`` and ``{b}`` for the object arguments and ``{<param>}`` for a
 parameter's phrase (rendered only when the value differs from the default). They must not
@@ -11,22 +14,12 @@ contain ``,`` or `` and `` (those join atoms and stages in an instruction; a tes
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
-import numpy as np
-
-from controllers.layout import ObsLayout
-
 ParamValue: TypeAlias = float | str
 """A resolved parameter: a length in metres or a choice (a region's name)."""
-
-PredicateFn: TypeAlias = Callable[
-    [ObsLayout, np.ndarray, Sequence[str], Mapping[str, ParamValue]],
-    tuple[np.ndarray, np.ndarray],
-]
-"""``(layout, obs (N, dim), args, params) -> (progress float[N] in [0, 1], success bool[N])``."""
 
 PARAM_NAMES = ("height", "margin", "distance", "region")
 """Every parameter a predicate may take; each is an optional field of ``Atom``."""
@@ -120,11 +113,10 @@ Param: TypeAlias = LengthParam | ChoiceParam
 
 @dataclass(frozen=True)
 class Predicate:
-    """A registered predicate. See ``predicates.py`` for the definitions."""
+    """A declared predicate. See ``predicates.py`` for the declarations."""
 
     name: str
     arity: int
-    fn: PredicateFn
     phrase: str
     """Imperative phrase for a stage: ``"put the {a} block on the {b} block"``."""
     keeping: str
@@ -150,10 +142,10 @@ class Predicate:
 
 
 PREDICATES: dict[str, Predicate] = {}
-"""Every registered predicate by name; filled by ``predicates.py`` at import."""
+"""Every declared predicate by name, in declaration order; filled by ``predicates.py``."""
 
 
-def predicate(
+def declare(
     name: str,
     *,
     arity: int,
@@ -161,24 +153,18 @@ def predicate(
     keeping: str,
     summary: str,
     params: Mapping[str, Param] | None = None,
-) -> Callable[[PredicateFn], PredicateFn]:
-    """Register the decorated function as predicate ``name`` (see ``Predicate``)."""
-
-    def register(fn: PredicateFn) -> PredicateFn:
-        if name in PREDICATES:
-            raise ValueError(f"predicate {name!r} is registered twice")
-        unknown = set(params or {}) - set(PARAM_NAMES)
-        if unknown:
-            raise ValueError(f"{name}: params {sorted(unknown)} are not among {PARAM_NAMES}")
-        PREDICATES[name] = Predicate(
-            name=name,
-            arity=arity,
-            fn=fn,
-            phrase=phrase,
-            keeping=keeping,
-            summary=summary,
-            params=dict(params or {}),
-        )
-        return fn
-
-    return register
+) -> None:
+    """Declare predicate ``name`` (see ``Predicate``)."""
+    if name in PREDICATES:
+        raise ValueError(f"predicate {name!r} is declared twice")
+    unknown = set(params or {}) - set(PARAM_NAMES)
+    if unknown:
+        raise ValueError(f"{name}: params {sorted(unknown)} are not among {PARAM_NAMES}")
+    PREDICATES[name] = Predicate(
+        name=name,
+        arity=arity,
+        phrase=phrase,
+        keeping=keeping,
+        summary=summary,
+        params=dict(params or {}),
+    )
