@@ -68,9 +68,9 @@ import torch
 
 from controllers.layout import SceneConfig
 from controllers.learner import Learner, LearnerConfig
-from controllers.tasks import TaskSpec, as_task
 from experimenter.graph.settings import LoopSettings
 from skills.stats import wilson_interval
+from tasks import TaskSpec, as_task
 
 GOAL = "stack the red block on the blue block"
 ARMS = ("experimenter", "direct", "scripted", "uniform")

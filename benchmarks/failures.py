@@ -28,14 +28,15 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 import numpy as np
 import torch
 
+from controllers.compile import compile_task
 from controllers.env import BlocksVecEnv
 from controllers.learner import LearnerConfig
-from controllers.tasks import as_task, canonical_instruction, compile_task
-from controllers.tasks.geometry import ON_XY_FRACTION, ON_Z_TOL
 from experimenter.graph.settings import LoopSettings
 from experimenter.learner_store import LearnerStore
 from experimenter.planner.curriculum import decompose
 from storage import open_database, runs
+from tasks import as_task, canonical_instruction
+from tasks.geometry import ON_XY_FRACTION, ON_Z_TOL
 
 FRESH_SEED = 10**8
 """First seed of the episodes (evaluations in the loop use 10^6 + 1,000 an iteration)."""

@@ -35,9 +35,9 @@ import numpy as np
 
 import skills as lib
 from controllers.layout import SceneConfig
-from controllers.tasks import TaskSpecError, validate
 from storage import Database
 from storage.pgserver import TemporaryPostgres
+from tasks import TaskSpecError, validate
 
 SCENE = SceneConfig.blocks(6).object_names
 UNARY = ["reach", "grasped", "released", "lifted", "on_table", "in_region"]

@@ -1,11 +1,11 @@
 """Gymnasium environments of the block arena: ``BlocksEnv`` and the batched ``BlocksVecEnv``.
 
 Both assemble the same three parts: the physics (``controllers.arena``), the scene
-(``controllers.layout``) and a task (``controllers.tasks``). The reward is the task's
-compiled dense reward in [0, 1] and ``info["success"]`` its success; an episode is
-truncated after ``max_episode_steps`` control steps and, when ``terminate_on_success``,
-terminated on success. Observation and action layouts: ``controllers.layout`` and
-``controllers.arena``.
+(``controllers.layout``) and a task (a ``tasks`` spec, compiled by ``controllers.compile``).
+The reward is the task's compiled dense reward in [0, 1] and ``info["success"]`` its
+success; an episode is truncated after ``max_episode_steps`` control steps and, when
+``terminate_on_success``, terminated on success. Observation and action layouts:
+``controllers.layout`` and ``controllers.arena``.
 
 Registered as ``experimenter/Blocks-v0``::
 
@@ -23,8 +23,9 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from controllers.arena import ACTION_DIM, Physics, check_action
+from controllers.compile import compile_task
 from controllers.layout import SceneConfig
-from controllers.tasks import TaskSpec, as_task, canonical_instruction, compile_task
+from tasks import TaskSpec, as_task, canonical_instruction
 
 DEFAULT_TASK = "stack the red block on the blue block"
 

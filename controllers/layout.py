@@ -1,8 +1,10 @@
-"""The scene description and the observation layout, shared by the arena and the task language.
+"""The scene description and the observation layout, shared by the arena and the evaluators.
 
-This module is pure (numpy and the standard library only): the task language compiles
-predicates against it without importing MuJoCo, so that `skills` can validate and relabel
-specs without a physics engine.
+This module is pure (numpy and the standard library only): the predicates' evaluators
+(``controllers.predicates``) and ``controllers.compile`` read observations through it without
+importing MuJoCo, so that stored transitions can be relabelled without a physics engine. The
+task language (``tasks``) names objects by ``SceneConfig.object_names``; the default scene
+takes its names from ``tasks.scene.DEFAULT_OBJECTS``.
 
 World frame (seen from the ``front`` camera, which looks along +y):
 
@@ -37,6 +39,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+
+from tasks.scene import DEFAULT_OBJECTS
 
 GRIPPER_DIM = 7
 OBJECT_DIM = 15
@@ -80,11 +84,7 @@ class ObjectConfig:
 class SceneConfig:
     """What is on the table. ``SceneConfig.blocks(4)`` is the four-block scene."""
 
-    objects: tuple[ObjectConfig, ...] = (
-        ObjectConfig("red"),
-        ObjectConfig("green"),
-        ObjectConfig("blue"),
-    )
+    objects: tuple[ObjectConfig, ...] = tuple(ObjectConfig(name) for name in DEFAULT_OBJECTS)
     """The cubes, in observation order."""
     table_z: float = 0.0
     """Height of the table top (m)."""

@@ -1,11 +1,10 @@
 """The predicates' evaluators: vectorised ``(layout, obs, args, params) -> (progress, success)``.
 
-A predicate is declared once in the task language (``controllers/tasks/predicates.py``: its
-name, arguments, parameters and phrases); its evaluator is registered here under the same
-name with ``@evaluates(name)``, and ``EVALUATORS`` holds them all (a test checks that every
-declared predicate has an evaluator and every evaluator a declaration). Thresholds live in
-``controllers/tasks/geometry.py``, shaping in ``shaping.py``. Conventions shared by every
-evaluator:
+A predicate is declared once in the task language (``tasks/predicates.py``: its name,
+arguments, parameters and phrases); its evaluator is registered here under the same name with
+``@evaluates(name)``, and ``EVALUATORS`` holds them all (a test checks that every declared
+predicate has an evaluator and every evaluator a declaration). Thresholds live in
+``tasks/geometry.py``, shaping in ``shaping.py``. Conventions shared by every evaluator:
 
 - ``obs`` has shape ``(N, dim)``; both outputs have shape ``(N,)``;
 - ``progress`` is in [0, 1], equals 1 exactly where ``success`` holds (it is capped at
@@ -32,7 +31,7 @@ from controllers.shaping import (
     Z_SCALE,
     shaped,
 )
-from controllers.tasks.geometry import (
+from tasks.geometry import (
     ABOVE_TOL,
     ON_TABLE_TOL,
     ON_XY_FRACTION,
@@ -41,8 +40,8 @@ from controllers.tasks.geometry import (
     REGIONS,
     region_box,
 )
-from controllers.tasks.predicates import PREDICATES
-from controllers.tasks.registry import ParamValue
+from tasks.predicates import PREDICATES
+from tasks.registry import ParamValue
 
 Args = Sequence[str]
 Params = Mapping[str, ParamValue]

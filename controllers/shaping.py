@@ -1,8 +1,8 @@
 """How a predicate's progress is shaped short of success: the decay, its scales and weights.
 
 The thresholds that say *when* a predicate holds are part of the task language
-(``controllers/tasks/geometry.py``); these constants only say how the dense reward leads up
-to them, so they live with the evaluators (``controllers/predicates.py``).
+(``tasks/geometry.py``); these constants only say how the dense reward leads up to them, so
+they live with the evaluators (``controllers/predicates.py``).
 """
 
 from __future__ import annotations

@@ -25,9 +25,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from controllers.compile import CompiledTask, compile_task
 from controllers.layout import ObsLayout
 from controllers.primitives import Chain, Holder, Primitive, make_primitive
-from controllers.tasks import CompiledTask, as_task, compile_task
+from tasks import as_task
 
 Policy = Callable[[np.ndarray, int], np.ndarray]
 """``policy(obs, task_id) -> action`` for one observation of shape ``(dim,)``."""

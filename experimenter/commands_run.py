@@ -150,8 +150,8 @@ class Run(ExperimentOption):
         pydantic's ``ValidationError``, on the first bad one); touches no database."""
         from controllers.layout import SceneConfig
         from controllers.learner import LearnerConfig, resolve_device
-        from controllers.tasks import as_task
         from experimenter.planner import Planner, PlannerSettings
+        from tasks import as_task
 
         settings = LoopSettings(
             goal=self.goal, seed_skills=self.seed_skills, review=self.review,

@@ -29,7 +29,6 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from controllers.tasks import as_task
 from experimenter.graph.settings import LoopSettings
 from experimenter.planner import (
     BudgetExhausted,
@@ -39,6 +38,7 @@ from experimenter.planner import (
     PlannerStopped,
 )
 from storage import Database, commands, runs
+from tasks import as_task
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +225,7 @@ class Daemon:
     def _set_goal(self, s: Any, goal: str) -> tuple[dict[str, Any], str | None]:
         """A new goal from the dashboard: proposals follow it from the next iteration."""
         from controllers.layout import SceneConfig
-        from controllers.tasks import TaskSpecError
+        from tasks import TaskSpecError
 
         try:
             spec = as_task(goal, SceneConfig().layout()).canonical()

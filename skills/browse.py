@@ -13,12 +13,12 @@ from typing import Any, NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from controllers.tasks import PREDICATES
 from skills.errors import SkillError, choice_error
 from skills.queries import MAX_LIMIT, filtered
 from skills.schemas import SkillPublic
 from storage.enums import SkillStatus
 from storage.models import Evaluation, Skill
+from tasks import PREDICATES
 
 SORTS: dict[str, Any] = {
     "id": Skill.id,

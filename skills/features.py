@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from controllers.tasks import Atom, TaskSpec
+from tasks import Atom, TaskSpec
 
 
 def atom_key(atom: Atom) -> str:

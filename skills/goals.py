@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from controllers.tasks import TaskSpecError, as_task, canonical_instruction
-from controllers.tasks.validate import SceneLike
 from skills.errors import SkillError
 from skills.library import default_scene
+from tasks import TaskSpecError, as_task, canonical_instruction
+from tasks.scene import SceneLike
 
 MAX_TEXT = 4000
 """Longest goal text accepted (a spec of a few stages fits with room to spare)."""

@@ -25,9 +25,6 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from controllers.layout import SceneConfig
-from controllers.tasks import TaskSpec, TaskSpecError, canonical_instruction, validate
-from controllers.tasks.validate import SceneLike
 from skills.errors import SkillError, UnknownSkill
 from skills.features import spec_features
 from skills.schemas import EvaluationCreate, EvaluationPublic, SkillPublic
@@ -36,13 +33,15 @@ from skills.status import check_transition, parse_decided_by, parse_kind, parse_
 from storage.enums import DecidedBy, SkillKind, SkillStatus
 from storage.models import Evaluation, Skill, SkillComponent, SkillFeature, SkillStatusChange
 from storage.types import utcnow
+from tasks import TaskSpec, TaskSpecError, canonical_instruction, validate
+from tasks.scene import DEFAULT_OBJECTS, SceneLike
 
 _PRIMITIVE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def default_scene() -> tuple[str, ...]:
     """Object names of the default scene (red, green, blue)."""
-    return SceneConfig().object_names
+    return DEFAULT_OBJECTS
 
 
 def parse_skill_spec(spec: TaskSpec | Mapping[str, Any] | str, scene: SceneLike) -> TaskSpec:

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from sqlalchemy import Exists, Select, exists, func, select
 from sqlalchemy.orm import Session
 
-from controllers.tasks import PREDICATES
 from skills.errors import SkillError, choice_error
 from skills.schemas import SkillPublic
 from skills.status import parse_kind, parse_status
 from storage.enums import SkillKind, SkillStatus
 from storage.models import Skill, SkillFeature
+from tasks import PREDICATES
 
 MAX_LIMIT = 10_000
 

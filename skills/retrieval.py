@@ -30,15 +30,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from controllers.tasks import (
-    PREDICATES,
-    InstructionError,
-    TaskSpec,
-    TaskSpecError,
-    canonical_instruction,
-    parse_instruction,
-)
-from controllers.tasks.validate import SceneLike
 from skills.errors import SkillError
 from skills.features import atom_key, content_words, words
 from skills.library import default_scene, parse_skill_spec
@@ -47,6 +38,15 @@ from skills.search import load_skills, query_words, search_ids
 from skills.status import parse_status
 from storage.enums import SkillStatus
 from storage.models import Skill, SkillFeature
+from tasks import (
+    PREDICATES,
+    InstructionError,
+    TaskSpec,
+    TaskSpecError,
+    canonical_instruction,
+    parse_instruction,
+)
+from tasks.scene import SceneLike
 
 CANDIDATES = 100
 """Skills scored per query, from the feature index."""

@@ -24,13 +24,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controllers.tasks.validate import SceneLike
 from skills.errors import SkillError
 from skills.library import add_skill, default_scene, parse_skill_spec
 from skills.queries import filtered
 from storage.enums import DecidedBy, SkillKind, SkillStatus
 from storage.models import Skill, SkillComponent
 from storage.types import utcnow
+from tasks.scene import SceneLike
 
 
 class SkillEntry(BaseModel):

@@ -1,6 +1,7 @@
 """The language-conditioned actor-critic: one SAC policy learns every task from all data.
 
-Imports torch and MuJoCo; ``controllers`` and ``controllers.tasks`` stay free of both.
+Imports torch and MuJoCo; ``controllers`` itself, ``controllers.compile`` and the task language
+(``tasks``) stay free of both.
 """
 
 from controllers.learner.config import LearnerConfig

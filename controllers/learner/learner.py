@@ -34,7 +34,7 @@ from controllers.learner.replay import ReplayBuffer, Source
 from controllers.learner.sac import SAC, Batch
 from controllers.learner.tasks import Normalizer, TaskSet, object_indices
 from controllers.learner.text import tokenize
-from controllers.tasks import TaskSpec
+from tasks import TaskSpec
 
 
 class Runnable(Protocol):

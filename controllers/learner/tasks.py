@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from controllers.compile import CompiledTask, compile_task
 from controllers.layout import ObsLayout
-from controllers.tasks import CompiledTask, TaskSpec, as_task, canonical_instruction, compile_task
+from tasks import TaskSpec, as_task, canonical_instruction
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from controllers.layout import ObsLayout, SceneConfig
-from controllers.tasks import TaskSpec, as_task
 from experimenter.graph.settings import LoopSettings
 from experimenter.planner import DatabaseRecorder, Image, Planner
 from storage import Database
+from tasks import TaskSpec, as_task
 
 if TYPE_CHECKING:
     from tqdm import tqdm

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 import skills
 from controllers.layout import ObsLayout
 from controllers.skill_exec import PartSpec, seed_primitives
-from controllers.tasks import as_task
 from storage import runs
+from tasks import as_task
 
 
 def seed_library(session: Session, *, layout: ObsLayout) -> int:

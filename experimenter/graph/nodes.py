@@ -16,7 +16,6 @@ from dataclasses import replace
 from typing import Any
 
 import skills
-from controllers.tasks import as_task
 from experimenter.graph.context import Context
 from experimenter.graph.library import (
     accept_task,
@@ -39,6 +38,7 @@ from experimenter.planner import (
 from experimenter.planner.plots import curves_image, skill_progress
 from experimenter.planner.proposals import AcceptedTask
 from storage import runs
+from tasks import as_task
 
 log = logging.getLogger(__name__)
 

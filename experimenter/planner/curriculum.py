@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from controllers.tasks import TaskSpec, canonical_instruction
+from tasks import TaskSpec, canonical_instruction
 
 RELATIONS = ("near", "left_of", "right_of", "in_front_of", "behind")
 RungKey = tuple[str, tuple[str, ...]]

@@ -16,7 +16,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from controllers.tasks import predicate_catalogue
 from experimenter.planner.inputs import (
     AnalyzeInput,
     BudgetLine,
@@ -24,6 +23,7 @@ from experimenter.planner.inputs import (
     LibrarySkill,
     ProposeInput,
 )
+from tasks import predicate_catalogue
 
 SLOT = re.compile(r"\{\{(\w+)\}\}")
 NONE = "(none)"

@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from controllers.tasks import TaskSpec, TaskSpecError, canonical_instruction, validate
-from controllers.tasks.validate import SceneLike
 from experimenter.planner.inputs import Rejection
 from experimenter.planner.schemas import Proposals
+from tasks import TaskSpec, TaskSpecError, canonical_instruction, validate
+from tasks.scene import SceneLike
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from controllers.tasks import TaskSpecError, validate
 from experimenter.planner.inputs import AnalyzeInput, DecomposeInput, ProposeInput
 from experimenter.planner.prompts import render_analyze, render_decompose, render_propose
 from experimenter.planner.schemas import (
@@ -28,6 +27,7 @@ from experimenter.planner.schemas import (
     SkillJudgement,
     answer_schema,
 )
+from tasks import TaskSpecError, validate
 
 Inputs = AnalyzeInput | ProposeInput | DecomposeInput
 MAX_PROBLEMS = 12

@@ -5,9 +5,9 @@ A backend returns JSON; it is parsed into one of these models (``Progress``, ``P
 model (``answer_schema``) is written out by hand rather than taken from
 ``model_json_schema()``: Gemini's response schema takes an OpenAPI subset (no ``$ref``, no
 type unions, no free-form maps), and a task spec inside an answer is the task language's
-own flat schema (``controllers.tasks.task_json_schema``), which enumerates the scene's
-objects and the predicates. Reasons come before verdicts in ``propertyOrdering`` so that a
-model writes its reasoning before it commits.
+own flat schema (``tasks.task_json_schema``), which enumerates the scene's objects and the
+predicates. Reasons come before verdicts in ``propertyOrdering`` so that a model writes its
+reasoning before it commits.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from controllers.tasks import TaskSpec, task_json_schema
+from tasks import TaskSpec, task_json_schema
 
 Verdict = Literal["learned", "improving", "stalled"]
 VERDICTS: tuple[Verdict, ...] = ("learned", "improving", "stalled")

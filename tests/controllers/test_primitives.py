@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from controllers.compile import compile_task
 from controllers.env import BlocksEnv
 from controllers.primitives import (
     PRIMITIVES,
@@ -12,7 +13,7 @@ from controllers.primitives import (
     run_chain,
     stack_chain,
 )
-from controllers.tasks import as_task, compile_task
+from tasks import as_task
 
 DESIGN_STACK = {
     "stages": [

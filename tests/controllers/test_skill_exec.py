@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from controllers.compile import compile_task
 from controllers.env import BlocksVecEnv
 from controllers.layout import SceneConfig
 from controllers.skill_exec import PartSpec, build_run, seed_primitives
-from controllers.tasks import as_task, compile_task
+from tasks import as_task
 
 LAYOUT = SceneConfig().layout()
 

@@ -13,9 +13,9 @@ import pytest
 
 import skills as lib
 from controllers.layout import SceneConfig
-from controllers.tasks import as_task
 from experimenter.cli import main
 from storage import Database
+from tasks import as_task
 
 LAYOUT = SceneConfig().layout()
 

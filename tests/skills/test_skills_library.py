@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 import skills as lib
 from controllers.layout import SceneConfig
-from controllers.tasks import as_task, canonical_instruction
 from storage import Database
 from storage.models import Decision, Experiment, Skill, Task
+from tasks import as_task, canonical_instruction
 
 LAYOUT = SceneConfig().layout()
 STACK = {

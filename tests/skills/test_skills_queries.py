@@ -8,9 +8,9 @@ import pytest
 
 import skills as lib
 from controllers.layout import SceneConfig
-from controllers.tasks import as_task
 from storage import Database
 from storage.models import Experiment
+from tasks import as_task
 
 LAYOUT = SceneConfig().layout()
 

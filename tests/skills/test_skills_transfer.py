@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 import skills as lib
 from controllers.layout import SceneConfig
-from controllers.tasks import as_task
 from storage import Database
 from storage.models import Skill
+from tasks import as_task
 
 LAYOUT = SceneConfig().layout()
 

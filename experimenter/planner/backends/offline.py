@@ -15,7 +15,6 @@ from functools import lru_cache
 
 from pydantic import BaseModel
 
-from controllers.tasks import TaskSpec, TaskSpecError, canonical_instruction, validate
 from experimenter.planner import curriculum, trends
 from experimenter.planner.backends.base import PermanentError, Reply, Request
 from experimenter.planner.inputs import AnalyzeInput, DecomposeInput, ProposeInput
@@ -27,6 +26,7 @@ from experimenter.planner.schemas import (
     SkillJudgement,
     Subtask,
 )
+from tasks import TaskSpec, TaskSpecError, canonical_instruction, validate
 
 LABEL = "offline rules, not a vision-language model"
 

@@ -8,7 +8,6 @@ import pytest
 from planner_fakes import gemini_ok, serve
 from planner_helpers import GOOD_ANALYSIS, OBJECTS, STACK, analyze_input, propose_input, spec
 
-from controllers.tasks import validate
 from experimenter.planner import (
     BudgetExhausted,
     DatabaseRecorder,
@@ -25,6 +24,7 @@ from experimenter.planner import (
 )
 from experimenter.planner.prompts import render_propose
 from storage import Database, runs
+from tasks import validate
 
 
 def gemini(url: str, **settings: object) -> PlannerSettings:

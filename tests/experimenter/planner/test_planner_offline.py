@@ -7,7 +7,6 @@ from typing import Any
 
 from planner_helpers import OBJECTS, STACK, curve, spec
 
-from controllers.tasks import validate
 from experimenter.planner import (
     AnalyzeInput,
     CurvePoint,
@@ -19,6 +18,7 @@ from experimenter.planner import (
     SkillProgress,
 )
 from experimenter.planner.backends.offline import OfflineBackend
+from tasks import validate
 
 STACK3 = spec(
     [("on", "red", "blue"), ("released", "red")], [("on", "green", "red"), ("released", "green")]

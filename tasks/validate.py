@@ -13,14 +13,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from controllers.layout import ObsLayout, SceneConfig
-from controllers.tasks.contradictions import contradictions
-from controllers.tasks.predicates import PREDICATES
-from controllers.tasks.registry import PARAM_NAMES
-from controllers.tasks.spec import Atom, TaskSpec
-
-SceneLike = ObsLayout | SceneConfig | Iterable[str]
-"""What names the scene's objects: a layout, a scene config or the names themselves."""
+from tasks.contradictions import contradictions
+from tasks.predicates import PREDICATES
+from tasks.registry import PARAM_NAMES
+from tasks.scene import SceneLike, object_names
+from tasks.spec import Atom, TaskSpec
 
 
 class TaskSpecError(ValueError):
@@ -30,15 +27,6 @@ class TaskSpecError(ValueError):
         self.problems = list(problems)
         lines = "\n".join(f"- {p}" for p in self.problems)
         super().__init__(f"invalid task spec ({len(self.problems)} problem(s)):\n{lines}")
-
-
-def object_names(scene: SceneLike) -> tuple[str, ...]:
-    """The scene's object names, from a layout, a scene config or an iterable of names."""
-    if isinstance(scene, ObsLayout | SceneConfig):
-        return scene.object_names
-    if isinstance(scene, str):
-        raise TypeError("give the object names as a list of strings, not one string")
-    return tuple(scene)
 
 
 def parse_spec(spec: TaskSpec | Mapping[str, Any] | str) -> TaskSpec:

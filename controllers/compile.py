@@ -1,6 +1,8 @@
-"""Compilation of a validated spec into vectorised ``success`` and ``reward`` functions.
+"""Compilation of a task spec into vectorised ``success`` and ``reward`` functions.
 
-Both read the observation alone, so any stored transition can be relabelled for any task.
+The spec is validated by the task language (``tasks``); each of its atoms is then bound to
+the layout through its predicate's evaluator (``controllers.predicates``). Both functions
+read the observation alone, so any stored transition can be relabelled for any task.
 
 - ``success(obs)``: the last stage holds and every constraint holds.
 - ``reward(obs)`` in [0, 1]: ``(k + p) / n`` where ``n`` is the number of stages, ``k`` the
@@ -25,9 +27,9 @@ import numpy as np
 
 from controllers.layout import ObsLayout
 from controllers.predicates import EVALUATORS
-from controllers.tasks.predicates import PREDICATES
-from controllers.tasks.spec import Atom, TaskSpec
-from controllers.tasks.validate import validate
+from tasks.predicates import PREDICATES
+from tasks.spec import Atom, TaskSpec
+from tasks.validate import validate
 
 AtomFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 """An atom bound to a layout: ``obs (N, dim) -> (progress (N,), success (N,))``."""

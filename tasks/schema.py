@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from controllers.tasks.predicates import PREDICATES
-from controllers.tasks.registry import ChoiceParam, LengthParam
+from tasks.predicates import PREDICATES
+from tasks.registry import ChoiceParam, LengthParam
 
 
 def predicate_catalogue() -> str:

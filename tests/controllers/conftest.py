@@ -1,4 +1,4 @@
-"""Hand-built observations for the task-language tests."""
+"""Hand-built observations for the tests of the predicates' evaluators and of compiled tasks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pytest
 
-from controllers.layout import ObsLayout, SceneConfig
+from controllers.layout import ObsLayout
 
 # Where each block rests unless a test says otherwise: red left, blue right, green behind.
 HOME_XY = {
@@ -50,11 +50,6 @@ def build_obs(
         obs[i_left] = left
         obs[i_right] = right
     return obs
-
-
-@pytest.fixture
-def layout() -> ObsLayout:
-    return SceneConfig().layout()
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from controllers.tasks.geometry import regions_disjoint
-from controllers.tasks.spec import Atom
+from tasks.geometry import regions_disjoint
+from tasks.spec import Atom
 
 Rule = Callable[[Atom, Atom], str | None]
 

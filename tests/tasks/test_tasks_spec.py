@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from controllers.tasks import Atom, Stage, TaskSpec, as_task, validate
+from tasks import Atom, Stage, TaskSpec, as_task, validate
 
 STACK = {
     "stages": [
@@ -31,7 +31,7 @@ def test_hash_is_a_short_stable_hex_string() -> None:
     assert spec(STACK).spec_hash() == h
     # Computed in a fresh interpreter: no dependence on process state (e.g. hash seeds).
     code = (
-        "import json, sys; from controllers.tasks import TaskSpec; "
+        "import json, sys; from tasks import TaskSpec; "
         "print(TaskSpec.model_validate(json.loads(sys.argv[1])).spec_hash())"
     )
     out = subprocess.run(
@@ -102,7 +102,7 @@ def test_as_task_accepts_every_form(layout) -> None:
 
 def test_task_language_imports_neither_mujoco_nor_torch() -> None:
     code = (
-        "import sys, controllers.tasks; "
+        "import sys, tasks; "
         "bad = [m for m in ('mujoco', 'torch') if m in sys.modules]; "
         "sys.exit(f'imported {bad}' if bad else 0)"
     )

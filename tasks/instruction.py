@@ -26,10 +26,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from controllers.tasks.predicates import PREDICATES
-from controllers.tasks.registry import ChoiceParam, Param, ParamValue
-from controllers.tasks.spec import Atom, TaskSpec
-from controllers.tasks.validate import SceneLike, object_names, validate
+from tasks.predicates import PREDICATES
+from tasks.registry import ChoiceParam, Param, ParamValue
+from tasks.scene import SceneLike, object_names
+from tasks.spec import Atom, TaskSpec
+from tasks.validate import validate
 
 ATOM_JOIN = " and "
 STAGE_JOIN = ", then "

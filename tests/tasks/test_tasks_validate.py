@@ -7,7 +7,7 @@ import json
 import pytest
 
 from controllers.layout import SceneConfig
-from controllers.tasks import TaskSpec, TaskSpecError, validate
+from tasks import TaskSpec, TaskSpecError, validate
 
 OBJECTS = ["red", "green", "blue"]
 

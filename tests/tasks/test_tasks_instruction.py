@@ -7,7 +7,7 @@ import random
 import pytest
 
 from controllers.layout import SceneConfig
-from controllers.tasks import (
+from tasks import (
     PREDICATES,
     InstructionError,
     TaskSpec,
@@ -16,7 +16,7 @@ from controllers.tasks import (
     parse_instruction,
     validate,
 )
-from controllers.tasks.geometry import REGIONS
+from tasks.geometry import REGIONS
 
 OBJECTS = ["red", "green", "blue"]
 

@@ -20,8 +20,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from controllers.tasks.predicates import PREDICATES
-from controllers.tasks.registry import PARAM_NAMES, ParamValue
+from tasks.predicates import PREDICATES
+from tasks.registry import PARAM_NAMES, ParamValue
 
 HASH_HEX_CHARS = 16
 """``spec_hash`` is the first 16 hex characters (64 bits) of the canonical JSON's sha256."""

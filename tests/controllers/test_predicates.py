@@ -10,7 +10,7 @@ import pytest
 from controllers.layout import ObsLayout
 from controllers.predicates import EVALUATORS
 from controllers.shaping import shaped
-from controllers.tasks import PREDICATES
+from tasks import PREDICATES
 
 H = 0.025  # half size of the default cubes
 HELD = (1.0, 1.0)

@@ -1,11 +1,13 @@
-"""The task language: flat specs of staged predicates, compiled to reward and success.
+"""The task language: flat specs of staged predicates, their validation and their English.
 
-Pure (numpy, pydantic and the standard library): neither MuJoCo nor torch is imported, so
-skills can be validated, hashed and relabelled without a physics engine.
+The ground every package stands on: pydantic and the standard library only (neither numpy,
+gymnasium, MuJoCo nor torch), so that the skill library and the dashboard can validate, hash
+and phrase tasks without loading the arena. A scene is anything that names its objects
+(``tasks.scene``); how a spec is evaluated on observations (reward and success) is the
+arena's part, ``controllers.compile``.
 
-    spec = as_task("grasp the red block, then stack the red block on the blue block", layout)
-    task = compile_task(spec, layout)
-    task.reward(obs), task.success(obs)       # obs: (N, layout.dim) -> (N,)
+    spec = as_task("grasp the red block, then stack the red block on the blue block", scene)
+    spec.spec_hash(), canonical_instruction(spec)
 """
 
 from __future__ import annotations
@@ -14,18 +16,17 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from controllers.tasks.compile import CompiledTask, compile_task
-from controllers.tasks.instruction import InstructionError, canonical_instruction, parse_instruction
-from controllers.tasks.predicates import PREDICATES
-from controllers.tasks.registry import Predicate
-from controllers.tasks.schema import predicate_catalogue, task_json_schema
-from controllers.tasks.spec import Atom, Stage, TaskSpec
-from controllers.tasks.validate import SceneLike, TaskSpecError, validate
+from tasks.instruction import InstructionError, canonical_instruction, parse_instruction
+from tasks.predicates import PREDICATES
+from tasks.registry import Predicate
+from tasks.scene import SceneLike
+from tasks.schema import predicate_catalogue, task_json_schema
+from tasks.spec import Atom, Stage, TaskSpec
+from tasks.validate import TaskSpecError, validate
 
 __all__ = [
     "PREDICATES",
     "Atom",
-    "CompiledTask",
     "InstructionError",
     "Predicate",
     "Stage",
@@ -33,7 +34,6 @@ __all__ = [
     "TaskSpecError",
     "as_task",
     "canonical_instruction",
-    "compile_task",
     "parse_instruction",
     "predicate_catalogue",
     "task_json_schema",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from controllers.compile import compile_task
 from controllers.layout import SceneConfig
-from controllers.tasks import compile_task
 
 H = 0.025
 HELD = (1.0, 1.0)

@@ -8,7 +8,7 @@ order of the catalogue, the schema's descriptions and the parser's help.
 
 from __future__ import annotations
 
-from controllers.tasks.geometry import (
+from tasks.geometry import (
     ABOVE_TOL,
     CENTER_HALF,
     ON_TABLE_TOL,
@@ -17,7 +17,7 @@ from controllers.tasks.geometry import (
     REACH_TOL,
     REGION_OFFSET,
 )
-from controllers.tasks.registry import PREDICATES, ChoiceParam, LengthParam, declare
+from tasks.registry import PREDICATES, ChoiceParam, LengthParam, declare
 
 __all__ = ["PREDICATES"]
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from google.genai import types
 
-from controllers.tasks import PREDICATES, validate
-from controllers.tasks.geometry import REGIONS
-from controllers.tasks.schema import task_json_schema
+from tasks import PREDICATES, validate
+from tasks.geometry import REGIONS
+from tasks.schema import task_json_schema
 
 OBJECTS = ["red", "green", "blue", "yellow"]
 
