@@ -25,7 +25,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 import mujoco
 import numpy as np
 
-from controllers.env import BlocksEnv, BlocksVecEnv
+from controllers.env import ENV_ID, BlocksEnv, BlocksVecEnv
 from controllers.render import Camera
 
 
@@ -152,9 +152,7 @@ def main() -> None:
 def _gym_make_rate(steps: int) -> float:
     import gymnasium
 
-    import controllers  # noqa: F401  (registers the id)
-
-    env = gymnasium.make("experimenter/Blocks-v0", max_episode_steps=100)
+    env = gymnasium.make(ENV_ID, max_episode_steps=100)
     env.reset(seed=0)
     actions = np.random.default_rng(1).uniform(-1, 1, size=(steps, 4)).astype(np.float32)
     t = time.perf_counter()

@@ -1,13 +1,8 @@
-"""The world and its language: MuJoCo block arena, task language, primitives, learner.
+"""The arena and what acts in it: MuJoCo block arena, predicate evaluators, primitives, learner.
 
-Importing this package stays light (no MuJoCo, no torch): it only registers the Gymnasium
-id ``experimenter/Blocks-v0`` by name, so that ``gymnasium.make`` finds it after
-``import controllers`` (or as ``gymnasium.make("controllers:experimenter/Blocks-v0")``).
+Importing this package loads nothing else (neither Gymnasium, NumPy, MuJoCo nor torch); the
+task language the arena evaluates is its own package, ``tasks``. ``controllers.env`` registers
+the Gymnasium id ``experimenter/Blocks-v0`` when it is imported. Gymnasium 1.0 dropped the
+plugin entry points that once registered ids on ``import gymnasium``, so a fresh interpreter
+names the module in the id instead: ``gymnasium.make("controllers.env:experimenter/Blocks-v0")``.
 """
-
-import gymnasium
-
-ENV_ID = "experimenter/Blocks-v0"
-
-if ENV_ID not in gymnasium.registry:
-    gymnasium.register(id=ENV_ID, entry_point="controllers.env:BlocksEnv")

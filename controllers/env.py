@@ -7,9 +7,10 @@ success; an episode is truncated after ``max_episode_steps`` control steps and, 
 ``terminate_on_success``, terminated on success. Observation and action layouts:
 ``controllers.layout`` and ``controllers.arena``.
 
-Registered as ``experimenter/Blocks-v0``::
+Importing this module registers ``BlocksEnv`` as ``ENV_ID`` (``experimenter/Blocks-v0``);
+Gymnasium imports it itself when the id names the module::
 
-    env = gymnasium.make("experimenter/Blocks-v0", task="lift the red block")
+    env = gymnasium.make("controllers.env:experimenter/Blocks-v0", task="lift the red block")
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from controllers.layout import SceneConfig
 from tasks import TaskSpec, as_task, canonical_instruction
 
 DEFAULT_TASK = "stack the red block on the blue block"
+
+ENV_ID = "experimenter/Blocks-v0"
+"""The Gymnasium id of ``BlocksEnv``, registered below."""
 
 
 def _spaces(dim: int) -> tuple[gym.spaces.Box, gym.spaces.Box]:
@@ -234,3 +238,8 @@ class BlocksVecEnv(VectorEnv):
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+
+
+# Guarded: a module may be imported again (importlib.reload, tests), registering twice warns.
+if ENV_ID not in gym.registry:
+    gym.register(id=ENV_ID, entry_point="controllers.env:BlocksEnv")

@@ -1,21 +1,37 @@
 """Gymnasium API of the arena: registration, env checker, seeding, batched copies."""
 
+import subprocess
+import sys
+
 import gymnasium
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import controllers
-from controllers.env import BlocksEnv, BlocksVecEnv
+from controllers.env import ENV_ID, BlocksEnv, BlocksVecEnv
 
 
 def test_registered_id_makes_the_env_with_an_instruction():
-    env = gymnasium.make(controllers.ENV_ID, task="lift the red block")
+    env = gymnasium.make(ENV_ID, task="lift the red block")
     obs, info = env.reset(seed=0)
     assert obs.shape == (52,) and obs.dtype == np.float32
     assert env.unwrapped.instruction == "lift the red block"
     _, reward, _, _, info = env.step(env.action_space.sample())
     assert 0.0 <= reward <= 1.0 and info["success"] is False
+
+
+def test_a_fresh_interpreter_makes_the_env_by_its_module_qualified_id():
+    """Nothing of ours imported first: Gymnasium imports ``controllers.env``, which registers
+    the id (Gymnasium 1.0 has no plugin entry points to do it on ``import gymnasium``)."""
+    code = (
+        "import sys, gymnasium\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('controllers', 'tasks')]\n"
+        "env_id = 'controllers.env:experimenter/Blocks-v0'\n"
+        "env = gymnasium.make(env_id, task='reach the red block')\n"
+        "print(env.unwrapped.instruction)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "reach the red block"
 
 
 def test_env_accepts_a_spec_dict():
@@ -27,7 +43,7 @@ def test_env_accepts_a_spec_dict():
 @pytest.mark.filterwarnings("ignore:.*infinity.*")  # unbounded velocities are intended
 def test_gymnasium_env_checker_passes():
     env = gymnasium.make(
-        controllers.ENV_ID,
+        ENV_ID,
         task="reach the red block",
         render_mode="rgb_array",
         width=64,
