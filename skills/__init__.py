@@ -2,7 +2,8 @@
 
 Keyword-only functions over a SQLAlchemy session (``storage.Database.session()`` to write,
 ``.reader()`` to read); results are frozen pydantic views (``skills.schemas``), stable as
-JSON. Importing this package loads neither MuJoCo nor torch.
+JSON. Importing this package loads neither MuJoCo, torch nor the arena: the task language
+comes from ``tasks``.
 
     with db.session() as s:
         skill = add_skill(s, spec=spec, wording="stack red on blue", decided_by="planner")

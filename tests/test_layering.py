@@ -50,6 +50,18 @@ def test_light_packages_load_neither_mujoco_nor_torch(module):
     assert out.stdout.strip() == "[]", f"{module} pulls in {out.stdout.strip()}"
 
 
+@pytest.mark.parametrize("module", ["tasks", "web.app", "controllers"])
+def test_the_language_and_the_dashboard_load_no_numeric_stack(module):
+    """The task language is pydantic and the standard library; the dashboard imports it rather
+    than the arena; ``controllers`` itself registers nothing (``controllers.env`` does)."""
+    code = (
+        f"import sys, {module}; "
+        "print(sorted({'numpy', 'gymnasium', 'mujoco', 'torch'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", f"{module} pulls in {out.stdout.strip()}"
+
+
 def test_the_dashboard_starts_without_the_experimenter_torch_or_mujoco():
     """``web`` builds its app loading neither the experimenter (graph, planner) nor torch,
     mujoco, langgraph or matplotlib (drawn on first use only): it starts in about a second."""
