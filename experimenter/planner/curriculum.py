@@ -28,8 +28,8 @@ order), and other rungs fill the free slots: learning them grows the library, wh
 makes a failed rung due for a retry.
 
 Decomposition follows the stages of a spec: each stage becomes a subtask, preceded by the
-steps that lead to it (grasp before lifting, moving or placing; reach before grasping;
-hold above before stacking).
+steps that lead to it (grasp before lifting, moving or placing; lift before holding
+above; reach before grasping; hold above before stacking).
 """
 
 from __future__ import annotations
@@ -233,6 +233,12 @@ def _lead_in(atom: Mapping[str, Any]) -> list[dict[str, Any]]:
         return [_spec([_atom("reach", args[0])])]
     if pred in ("reach", "released"):
         return []
+    if pred == "above":
+        # Holding a block above another starts from the block in the air: its policy then
+        # only moves it across. From a grasp on the table it must also find the height, and
+        # in an empty library that rung stalled at 0-5 % (the lift rung is its prerequisite
+        # anyway, so it is learned by the time "above" trains).
+        return [_spec([_atom("lifted", args[0])])]
     return [_spec([_atom("grasped", args[0])])]
 
 

@@ -223,6 +223,19 @@ def test_decomposition_follows_the_stages_with_lead_in_steps() -> None:
     ]
 
 
+def test_holding_above_starts_from_the_lifted_block() -> None:
+    # The composite collects the "above" skill's data from where "lift" ends: the block in
+    # the air, so that its policy only has to carry it across.
+    above = spec([("above", "red", "blue")])
+    answer = Planner(OfflineBackend()).decompose(
+        DecomposeInput(objects=OBJECTS, task=above, instruction="hold it above")
+    ).value
+    assert [s.instruction for s in answer.subtasks] == [
+        "lift the red block",
+        "hold the red block above the blue block",
+    ]
+
+
 def test_an_offline_decision_takes_well_under_a_millisecond() -> None:
     planner = Planner(OfflineBackend())
     library = [
