@@ -227,9 +227,11 @@ def test_holding_above_starts_from_the_lifted_block() -> None:
     # The composite collects the "above" skill's data from where "lift" ends: the block in
     # the air, so that its policy only has to carry it across.
     above = spec([("above", "red", "blue")])
-    answer = Planner(OfflineBackend()).decompose(
-        DecomposeInput(objects=OBJECTS, task=above, instruction="hold it above")
-    ).value
+    answer = (
+        Planner(OfflineBackend())
+        .decompose(DecomposeInput(objects=OBJECTS, task=above, instruction="hold it above"))
+        .value
+    )
     assert [s.instruction for s in answer.subtasks] == [
         "lift the red block",
         "hold the red block above the blue block",
