@@ -53,14 +53,22 @@ def retry_tag(iteration: int) -> str:
 
 
 def retries_due(
-    session: Session, *, experiment_id: int, retries: int, limit: int, iteration: int
+    session: Session,
+    *,
+    experiment_id: int,
+    retries: int,
+    limit: int,
+    iteration: int,
+    stuck: bool = False,
 ) -> list[tuple[int, str]]:
     """Failed skills of the experiment to train again, oldest failure first, with why.
 
     A skill is retried when it has been retried fewer than ``retries`` times and the
     experiment has learned at least one other skill since it last failed: what it builds
     on has grown, so the same training may now succeed (a failed rung is not the end of the
-    road). At most ``limit``.
+    road). With ``stuck`` (nothing else can train: every open rung failed), it is retried
+    without waiting for that, since nothing else will grow the library: an open-ended run
+    whose every next rung failed would otherwise end there. At most ``limit``.
     """
     if limit <= 0 or retries <= 0:
         return []
@@ -85,13 +93,14 @@ def retries_due(
         done = sum(1 for h in history if h.from_status == "failed" and h.to_status == "training")
         failed_at = max(h.created_at for h in history if h.to_status == "failed")
         since = [name for when, name in promotions if when > failed_at]
-        if done < retries and since:
+        if done >= retries or not (since or stuck):
+            continue
+        if since:
             shown = ", ".join(repr(n) for n in since[:3]) + (" ..." if len(since) > 3 else "")
-            why = (
-                f"{retry_tag(iteration)} {done + 1} of {retries}: {len(since)} skill(s) "
-                f"learned since it failed ({shown})"
-            )
-            due.append((failed_at, k.id, why))
+            cause = f"{len(since)} skill(s) learned since it failed ({shown})"
+        else:
+            cause = "nothing else can train (every open rung has failed)"
+        due.append((failed_at, k.id, f"{retry_tag(iteration)} {done + 1} of {retries}: {cause}"))
     return [(sid, why) for _, sid, why in sorted(due)[:limit]]
 
 

@@ -468,6 +468,18 @@ def plan(ctx: Context, state: LoopState) -> Update:
             skills.set_status(s, skill_id=sid, status="training", decided_by="numbers", reason=why)
             log.info("skill %d trains again: %s", sid, why)
         training += [sid for sid, _ in retried]
+        if not training and ctx.goal is None:
+            # Open-ended and nothing trains: the failed rungs are all that is left to climb.
+            stuck = retries_due(
+                s, experiment_id=ctx.experiment_id, retries=ctx.settings.retries,
+                limit=ctx.settings.max_training, iteration=state.iteration, stuck=True,
+            )  # fmt: skip
+            for sid, why in stuck:
+                skills.set_status(
+                    s, skill_id=sid, status="training", decided_by="numbers", reason=why
+                )
+                log.info("skill %d trains again: %s", sid, why)
+            training += [sid for sid, _ in stuck]
         # Retried in this iteration before a crash too: patience restarts for those as well.
         tag = retry_tag(state.iteration)
         restarted = {

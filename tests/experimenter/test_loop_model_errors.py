@@ -383,6 +383,45 @@ def test_a_failed_skill_is_retried_once_something_was_learned_since(
         assert skills.get_skill(s, skill_id=above.id).status == "failed"
 
 
+def test_an_open_ended_run_whose_every_rung_failed_retries_them_instead_of_ending(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """Open-ended, with the only next rungs failed and nothing learned since, nothing else
+    would ever grow the library: the failed rungs train again (once, saying why) rather
+    than the run ending on "nothing left to train"."""
+    from experimenter.graph.nodes import plan
+
+    with serve([openai_ok(proposals())]) as fake:
+        ctx = context(sqlite_db, tmp_path, fake.url, retries=1, max_training=2)
+    with sqlite_db.session() as s:
+        lifts = [
+            skills.add_skill(s, spec=spec(("lifted", o)), experiment_id=ctx.experiment_id)
+            for o in ("red", "green", "blue")
+        ]
+        for k in lifts:
+            for status in ("training", "failed"):
+                skills.set_status(s, skill_id=k.id, status=status, decided_by="planner", reason="")
+    update = plan(ctx, LoopState(experiment_id=ctx.experiment_id, iteration=7))
+    assert "stop_reason" not in update
+    assert list(update["weights"]) == [str(lifts[0].id), str(lifts[1].id)]  # K, oldest first
+    with sqlite_db.reader() as s:
+        retried = skills.skill_detail(s, skill_id=lifts[0].id)
+        assert skills.get_skill(s, skill_id=lifts[2].id).status == "failed"
+    assert retried.skill.status == "training"
+    assert retried.history[-1].reason == (
+        "iteration 7: retry 1 of 1: nothing else can train (every open rung has failed)"
+    )
+    with sqlite_db.session() as s:  # failed again: retries spent, the run ends
+        for k in lifts[:2]:
+            skills.set_status(s, skill_id=k.id, status="failed", decided_by="planner", reason="")
+    update = plan(ctx, LoopState(experiment_id=ctx.experiment_id, iteration=9))
+    assert list(update["weights"]) == [str(lifts[2].id)]
+    with sqlite_db.session() as s:
+        skills.set_status(s, skill_id=lifts[2].id, status="failed", decided_by="planner", reason="")
+    update = plan(ctx, LoopState(experiment_id=ctx.experiment_id, iteration=11))
+    assert update["stop_reason"] == "nothing left to train: no skill in training, none proposed"
+
+
 def test_a_composite_of_learned_skills_runs_its_parts_for_data(
     sqlite_db: Database, tmp_path: Path
 ) -> None:
