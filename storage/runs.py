@@ -303,15 +303,25 @@ def discard_collected_episodes(session: Session, *, experiment_id: int, from_env
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def collected_steps(session: Session, *, experiment_id: int) -> int:
+def collected_steps(
+    session: Session,
+    *,
+    experiment_id: int,
+    skill_id: int | None = None,
+    from_env_step: int | None = None,
+) -> int:
     """Env steps in the experiment's collected episodes (equal to the learner's env steps
-    and its replay's transitions when nothing was lost or recorded twice)."""
-    total = session.scalar(
-        select(func.coalesce(func.sum(Episode.steps), 0)).where(
-            Episode.experiment_id == experiment_id, Episode.purpose.like("collect%")
-        )
+    and its replay's transitions when nothing was lost or recorded twice); with
+    ``skill_id``, only those collected for that skill, and with ``from_env_step``, only
+    rounds that began there or later."""
+    query = select(func.coalesce(func.sum(Episode.steps), 0)).where(
+        Episode.experiment_id == experiment_id, Episode.purpose.like("collect%")
     )
-    return int(total or 0)
+    if skill_id is not None:
+        query = query.where(Episode.skill_id == skill_id)
+    if from_env_step is not None:
+        query = query.where(Episode.env_step >= from_env_step)
+    return int(session.scalar(query) or 0)
 
 
 def record_checkpoint(

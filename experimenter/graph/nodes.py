@@ -139,6 +139,12 @@ def analyze(ctx: Context, state: LoopState) -> Update:
                 continue
             agree += int(passes == (j.verdict == "learned"))
             since = state.training_since.get(str(p.skill_id), 0)
+            # Patience counts the skill's own data: with K skills in training each gets
+            # about 1/K of the collection, and a rung that trains beside another must not
+            # be failed on half the experience it would have had alone.
+            own = runs.collected_steps(
+                s, experiment_id=ctx.experiment_id, skill_id=p.skill_id, from_env_step=since
+            )
             numbers = (
                 f"measured {measured:.0%} over {last.episodes} episodes, 95 % lower bound "
                 f"{lower:.0%} ({'goal threshold' if bar != threshold else 'threshold'} "
@@ -155,13 +161,14 @@ def analyze(ctx: Context, state: LoopState) -> Update:
                 )
             elif (
                 j.verdict == "stalled"
-                and state.env_steps - since >= ctx.settings.patience_steps
+                and own >= ctx.settings.patience_steps
                 and p.skill_id != goal_id
             ):
                 skills.set_status(
                     s, skill_id=p.skill_id, status="failed", decided_by="planner",
-                    reason=f"planner: stalled: {j.reason}; {numbers} after "
-                    f"{state.env_steps - since} env steps", decision_id=answer.decision_id,
+                    reason=f"planner: stalled: {j.reason}; {numbers} after {own} env steps "
+                    f"of its own data ({state.env_steps - since} in all)",
+                    decision_id=answer.decision_id,
                 )  # fmt: skip
         runs.record_metrics(
             s, experiment_id=ctx.experiment_id, iteration_id=state.iteration_id,

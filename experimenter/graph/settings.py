@@ -48,8 +48,10 @@ class LoopSettings(BaseModel):
         "until a budget ends the run (default: the threshold).",
     )  # fmt: skip
     patience_steps: int = Field(
-        default=30_000, ge=0, description="Env steps a skill trains before it may be failed."
-    )
+        default=30_000, ge=0,
+        description="Env steps collected for a skill (its own data: about 1/K of the "
+        "collection while K skills train) before it may be failed.",
+    )  # fmt: skip
     retries: int = Field(
         default=1, ge=0,
         description="Times a failed skill trains again, once the experiment has learned "

@@ -6,6 +6,7 @@ does not exist; and a second experiment on the same database.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -243,6 +244,51 @@ def test_an_analysis_with_an_unknown_skill_keeps_its_valid_verdicts(
             select(Decision.valid, Decision.error).where(Decision.kind == "analyze")
         ).all()
     assert valid and "skill 999 is not in training" in (error or "")
+
+
+def test_patience_counts_the_env_steps_collected_for_the_skill_itself(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """Two skills share the collection: a stalled one is failed only once its own data
+    reaches the patience, not when the experiment's env steps do."""
+    with serve([openai_ok(proposals())]) as fake:
+        ctx = context(sqlite_db, tmp_path, fake.url, patience_steps=3000)
+    with sqlite_db.session() as s:
+        k = skills.add_skill(s, spec=LIFT, experiment_id=ctx.experiment_id)
+        skills.set_status(s, skill_id=k.id, status="training", decided_by="planner", reason="t")
+        for step in (1000, 2000, 3000, 4000):
+            skills.record_evaluation(
+                s, skill_id=k.id, episodes=10, successes=0, env_steps=step,
+                experiment_id=ctx.experiment_id,
+            )  # fmt: skip
+
+    def collect_round(env_step: int) -> None:  # 2,000 env steps, half of them for k
+        with sqlite_db.session() as s:
+            for skill_id in (k.id, None):
+                for _ in range(10):
+                    runs.record_episode(
+                        s, steps=100, total_return=0.0, success=False, purpose="collect:policy",
+                        skill_id=skill_id, experiment_id=ctx.experiment_id, env_step=env_step,
+                    )  # fmt: skip
+
+    judgement = {"skill_id": k.id, "reason": "flat at zero", "verdict": "stalled",
+                 "confidence": 0.9}  # fmt: skip
+    since = {str(k.id): 0}
+    for round_start in (0, 2000):
+        collect_round(round_start)
+    with serve([openai_ok({"judgements": [judgement], "summary": ""})] * 2) as fake:
+        ctx.planner = context(sqlite_db, tmp_path, fake.url, name="judge").planner
+        ctx.planner.recorder = ctx.recorder
+        state = LoopState(experiment_id=ctx.experiment_id, env_steps=4000, training_since=since)
+        analyze(ctx, state)  # 4,000 env steps in all, 2,000 its own
+        with sqlite_db.reader() as s:
+            assert skills.get_skill(s, skill_id=k.id).status == "training"
+        collect_round(4000)
+        analyze(ctx, dataclasses.replace(state, env_steps=6000))  # 3,000 its own
+    with sqlite_db.reader() as s:
+        failed = skills.skill_detail(s, skill_id=k.id)
+    assert failed.skill.status == "failed"
+    assert "after 3000 env steps of its own data (6000 in all)" in failed.history[-1].reason
 
 
 def test_promotion_needs_the_bound_over_enough_episodes(
