@@ -261,13 +261,13 @@ def propose(ctx: Context, state: LoopState) -> Update:
         ]
         library = _own_library(ctx, s)
         known = _known_hashes(ctx, s)
-    goal = ctx.goal
+    goal = ctx.settings.goal
     inp = ProposeInput(
         objects=list(ctx.layout.object_names),
         library=library,
         rejections=rejections,
-        goal=goal.model_dump(mode="json", exclude_none=True) if goal is not None else None,
-        goal_instruction=ctx.settings.goal if goal is not None else None,
+        goal=goal.spec if goal is not None else None,
+        goal_instruction=goal.text if goal is not None else None,
         count=max(1, min(10, free - len(due))),
     )  # fmt: skip
     answer = ctx.planner.propose(inp, images=[ctx.scene_image])
@@ -435,11 +435,12 @@ def _task_ids(ctx: Context, skill_ids: list[int]) -> dict[int, int]:
 def _train_goal(ctx: Context) -> int | None:
     """Put the goal's own skill into training (added to the library if need be); its id, or
     None when it can no longer train (learned)."""
-    assert ctx.goal is not None
+    given = ctx.settings.goal
+    assert given is not None
     with ctx.db.session() as s:
         goal = skills.add_skill(
-            s, spec=ctx.goal, kind="learned", scene=ctx.layout.object_names,
-            wording=ctx.settings.goal, experiment_id=ctx.experiment_id,
+            s, spec=given.spec, kind="learned", scene=ctx.layout.object_names,
+            wording=given.text, experiment_id=ctx.experiment_id,
             reason="the experiment's goal",
         )  # fmt: skip
         if goal.status not in ("proposed", "training"):  # learned, or (never by us) failed
