@@ -34,7 +34,7 @@ from controllers.learner.replay import ReplayBuffer, Source
 from controllers.learner.sac import SAC, Batch
 from controllers.learner.tasks import Normalizer, TaskSet, object_indices
 from controllers.learner.text import tokenize
-from tasks import TaskSpec
+from tasks import TaskSpec, as_task
 
 
 class Runnable(Protocol):
@@ -136,7 +136,7 @@ class Learner:
     def add_task(self, task: TaskSpec | Mapping[str, Any] | str) -> int:
         """Register a task (spec, dict or instruction) and return its id; idempotent."""
         before = len(self.tasks.tasks)
-        tid = self.tasks.add(task)
+        tid = self.tasks.add(as_task(task, self.layout))
         if len(self.tasks.tasks) != before:
             self._tokens = tokenize(
                 [t.instruction for t in self.tasks.tasks],

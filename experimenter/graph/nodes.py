@@ -38,7 +38,7 @@ from experimenter.planner import (
 from experimenter.planner.plots import curves_image, skill_progress
 from experimenter.planner.proposals import AcceptedTask
 from storage import runs
-from tasks import as_task
+from tasks import TaskSpec
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +226,7 @@ def _known_hashes(ctx: Context, s: Any) -> dict[str, str]:
 def _nearest_library(ctx: Context, s: Any, spec: dict[str, Any]) -> list[LibrarySkill]:
     """What the decompose prompt lists: the skills nearest to the task and to each of its
     stages' atoms, within the experiment's scope, at most ``PROMPT_LIBRARY``."""
-    parsed = as_task(spec, ctx.layout)
+    parsed = TaskSpec.model_validate(spec)  # a stored task: checked when it was proposed
     queries = [parsed.model_dump(mode="json", exclude_none=True)]
     for stage in parsed.stages:
         for atom in stage.all:
