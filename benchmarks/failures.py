@@ -60,7 +60,7 @@ def main() -> None:
             raise SystemExit(f"no experiment named {a.experiment!r} in {a.data_dir}")
         settings = LoopSettings.model_validate(exp.config)
         exp_id = exp.id
-    goal_text = a.goal or settings.goal
+    goal_text = a.goal or (settings.goal.text if settings.goal else None)
     if goal_text is None:
         raise SystemExit(f"experiment {a.experiment!r} has no goal: give one with --goal")
     store = LearnerStore(

@@ -126,9 +126,10 @@ class Run(ExperimentOption):
                 progress=self.progress, on_summary=lambda line: print(line, flush=True),
                 threads=self.threads,
             )  # fmt: skip
+            goal = daemon.settings.goal
             print(
                 f"experiment {daemon.experiment_id} ({self.experiment}): planner "
-                f"{planner_settings.backend}, goal {daemon.settings.goal or 'none (open-ended)'}"
+                f"{planner_settings.backend}, goal {goal.text if goal else 'none (open-ended)'}"
                 "; Ctrl-C stops safely",
                 flush=True,
             )
@@ -151,10 +152,12 @@ class Run(ExperimentOption):
         from controllers.layout import SceneConfig
         from controllers.learner import LearnerConfig, resolve_device
         from experimenter.planner import Planner, PlannerSettings
-        from tasks import as_task
+        from tasks import Goal
 
+        # The goal is read here, once: the daemon, the loop and the planner get it as read.
+        goal = Goal.read(self.goal, SceneConfig().layout()) if self.goal else None
         settings = LoopSettings(
-            goal=self.goal, seed_skills=self.seed_skills, review=self.review,
+            goal=goal, seed_skills=self.seed_skills, review=self.review,
             max_training=self.max_training, collect_steps=self.collect_steps,
             updates_per_step=self.updates_per_step, eval_episodes=self.eval_episodes,
             threshold=self.threshold, goal_threshold=self.goal_threshold,
@@ -172,8 +175,6 @@ class Run(ExperimentOption):
         )  # fmt: skip
         # A GPU this machine lacks is refused here, not at the daemon's first training step.
         resolve_device(LearnerConfig(**settings.learner).device)
-        if settings.goal:
-            as_task(settings.goal, SceneConfig().layout())
         # --planner wins; without it EXPERIMENTER_PLANNER_BACKEND does, else offline.
         given = {"backend": self.planner} if self.planner is not None else {}
         planner_settings = PlannerSettings(**given)  # type: ignore[arg-type]

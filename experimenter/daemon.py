@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -38,7 +38,9 @@ from experimenter.planner import (
     PlannerStopped,
 )
 from storage import Database, commands, runs
-from tasks import as_task
+
+if TYPE_CHECKING:
+    from experimenter.graph.context import Context
 
 log = logging.getLogger(__name__)
 
@@ -102,22 +104,19 @@ def open_experiment(
     with db.session() as s:
         exp = runs.find_experiment(s, name=name)
         if exp is None:
-            goal_spec = None
-            if settings.goal:
-                from controllers.layout import SceneConfig
-
-                spec = as_task(settings.goal, SceneConfig().layout()).canonical()
-                goal_spec = spec.model_dump(mode="json", exclude_none=True)
+            goal = settings.goal
             exp = runs.create_experiment(
                 s, name=name, planner_backend=backend, config=settings.model_dump(mode="json"),
-                goal=settings.goal, goal_spec=goal_spec, budgets=settings.budgets(),
+                goal=goal.text if goal else None, budgets=settings.budgets(),
+                goal_spec=goal.spec.model_dump(mode="json", exclude_none=True) if goal else None,
             )  # fmt: skip
             return exp.id, settings
         stored = LoopSettings.model_validate(exp.config)
-        if settings.goal and settings.goal != stored.goal:
+        asked, kept = settings.goal, stored.goal
+        if asked is not None and (kept is None or asked.text != kept.text):
             raise ValueError(
-                f"experiment {name!r} has goal {stored.goal!r}, not {settings.goal!r}; "
-                "start another one with --experiment NEW_NAME"
+                f"experiment {name!r} has goal {kept.text if kept else None!r}, not "
+                f"{asked.text!r}; start another one with --experiment NEW_NAME"
             )
         given = {k: v for k, v in settings.budgets().items() if v is not None}
         mapping = {"env_steps": "max_env_steps", "hours": "max_hours", "usd": "max_usd"}
@@ -156,7 +155,8 @@ class Daemon:
         self.stop_command = False
         self.me = f"{socket.gethostname()}:{os.getpid()}"
         self._last_poll = 0.0
-        self.context: Any = None
+        self.context: Context | None = None
+        """The loop's live context while the graph runs (a goal command steers it)."""
 
     # --- stop requests ------------------------------------------------------------------
 
@@ -203,7 +203,7 @@ class Daemon:
             runs.set_experiment_status(s, experiment_id=self.experiment_id, status="running")
             return {"resumed": True}, None
         if kind == "goal":
-            return self._set_goal(s, str(payload.get("goal", "")))
+            return self._set_goal(s, payload)
         task_id = int(payload.get("task_id", -1))
         try:
             task = runs.get_task(s, task_id=task_id)
@@ -222,23 +222,24 @@ class Daemon:
         reject_task(s, task_id=task_id, reason=f"rejected by {who}" + (f": {note}" if note else ""))
         return {"task_id": task_id}, None
 
-    def _set_goal(self, s: Any, goal: str) -> tuple[dict[str, Any], str | None]:
-        """A new goal from the dashboard: proposals follow it from the next iteration."""
-        from controllers.layout import SceneConfig
-        from tasks import TaskSpecError
+    def _set_goal(self, s: Any, payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """A new goal from the dashboard, as it was read there (the command carries it):
+        proposals, the goal's training and the stop test follow it from the next node."""
+        from skills import SkillError
+        from skills.goals import goal_from_payload
 
         try:
-            spec = as_task(goal, SceneConfig().layout()).canonical()
-        except (TaskSpecError, ValueError) as e:
-            return {}, f"not a valid goal: {e}"
-        self.settings.goal = goal
+            goal = goal_from_payload(payload)
+        except SkillError as e:
+            return {}, str(e)
+        self.settings = self.settings.model_copy(update={"goal": goal})
         if self.context is not None:
-            self.context.__dict__.pop("goal", None)  # drop the cached spec
+            self.context.set_goal(goal)
         runs.update_experiment(
             s, experiment_id=self.experiment_id, config=self.settings.model_dump(mode="json"),
-            goal=goal, goal_spec=spec.model_dump(mode="json", exclude_none=True),
+            goal=goal.text, goal_spec=goal.spec.model_dump(mode="json", exclude_none=True),
         )  # fmt: skip
-        return {"goal": goal}, None
+        return {"goal": goal.text}, None
 
     def _paused(self) -> bool:
         with self.db.reader() as s:

@@ -70,24 +70,29 @@ class InProcessExecutor:
     """Control steps a policy part may take before it is abandoned."""
 
     def collect(self, learner: Learner, job: CollectJob) -> list[EpisodeSummary]:
-        start_pos = learner.replay.pos
-        start_added = learner.replay.added
+        # Every episode is the job's skill's: the policy acts under its task, and a chain's
+        # episodes are measured against it.
+        task = {job.task_id: 1.0}
         if job.parts is None:
-            learner.collect(job.steps, task_weights={job.task_id: 1.0})
+            stats = learner.collect(job.steps, task_weights=task)
         else:
             parts = job.parts
 
             def policy(obs: np.ndarray, task_id: int) -> np.ndarray:
                 return learner.act(obs[None], np.array([task_id]), deterministic=False)[0]
 
-            learner.collect(
+            stats = learner.collect(
                 job.steps,
                 chain=lambda: build_run(
                     parts, learner.layout, policy=policy, policy_timeout=self.policy_timeout
                 ),
                 noise=job.noise,
+                task_weights=task,
             )
-        return episodes_since(learner, job, start_pos, learner.replay.added - start_added)
+        return [
+            EpisodeSummary(job.skill_id, job.label, e.steps, e.total_return, e.success)
+            for e in stats.records
+        ]
 
     def evaluate(self, learner: Learner, task_id: int, episodes: int, seed: int) -> EvalResult:
         """``episodes`` deterministic episodes from the starts of seeds ``seed``, ``seed + 1``..."""
@@ -128,31 +133,6 @@ def _frame(env: Any) -> np.ndarray:
     if frame is None:
         raise RuntimeError("the arena rendered nothing; was it made with render_mode='rgb_array'?")
     return np.asarray(frame)
-
-
-def episodes_since(
-    learner: Learner, job: CollectJob, start_pos: int, added: int
-) -> list[EpisodeSummary]:
-    """Summaries of the episodes just collected, read back from the replay.
-
-    ``Learner.collect`` adds one transition per arena copy per step, in rounds of whole
-    episodes: transition ``(round * horizon + t) * n + i`` is copy ``i``'s step ``t``.
-    """
-    n, horizon = learner.cfg.num_envs, learner.cfg.episode_steps
-    compiled = learner.tasks.tasks[job.task_id].compiled
-    cap = learner.replay.capacity
-    out: list[EpisodeSummary] = []
-    for r in range(added // (n * horizon)):
-        base = start_pos + r * n * horizon
-        for i in range(n):
-            idx = (base + np.arange(horizon) * n + i) % cap
-            reward, success = compiled.evaluate(learner.replay.next_obs[idx])
-            out.append(
-                EpisodeSummary(
-                    job.skill_id, job.label, horizon, float(np.sum(reward)), bool(success[-1])
-                )
-            )
-    return out
 
 
 def split_steps(total: int, shares: Sequence[float]) -> list[int]:

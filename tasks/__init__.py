@@ -12,14 +12,10 @@ arena's part, ``controllers.compile``.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from typing import Any
-
 from tasks.instruction import InstructionError, canonical_instruction, parse_instruction
 from tasks.predicates import PREDICATES
+from tasks.read import Goal, as_task
 from tasks.registry import Predicate
-from tasks.scene import SceneLike
 from tasks.schema import predicate_catalogue, task_json_schema
 from tasks.spec import Atom, Stage, TaskSpec
 from tasks.validate import TaskSpecError, validate
@@ -27,6 +23,7 @@ from tasks.validate import TaskSpecError, validate
 __all__ = [
     "PREDICATES",
     "Atom",
+    "Goal",
     "InstructionError",
     "Predicate",
     "Stage",
@@ -39,18 +36,3 @@ __all__ = [
     "task_json_schema",
     "validate",
 ]
-
-
-def as_task(task: TaskSpec | Mapping[str, Any] | str, scene: SceneLike) -> TaskSpec:
-    """A validated ``TaskSpec`` from a spec, a dict, a JSON string or an instruction.
-
-    A string starting with ``{`` is read as JSON; any other string as an instruction.
-    """
-    if isinstance(task, str) and not task.lstrip().startswith("{"):
-        return parse_instruction(task, scene)
-    if isinstance(task, str):
-        try:
-            json.loads(task)
-        except json.JSONDecodeError as e:
-            raise TaskSpecError([f"the task looks like JSON but is not: {e}"]) from None
-    return validate(task, scene)

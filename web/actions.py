@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from skills.goals import parse_goal
+from skills.goals import goal_payload, read_goal
 from storage import history, runs
 from storage.commands import enqueue_command
 from storage.enums import CommandKind, CommandStatus, ExperimentStatus, TaskStatus
@@ -62,13 +62,13 @@ def review_task(session: Session, *, task_id: int, approve: bool, reason: str) -
 
 
 def set_goal(session: Session, *, experiment_id: int, goal: str) -> CommandPublic:
-    """Queue a new goal (an instruction or spec JSON, checked against the task language)."""
+    """Queue a new goal (an instruction or spec JSON), read here once: the command carries
+    what it was read as, which the daemon acts on."""
     _check_steerable(session, experiment_id)
-    spec, instruction = parse_goal(goal)
     cmd = enqueue_command(
         session,
         kind=CommandKind.GOAL.value,
-        payload={"goal": goal.strip(), "spec": spec, "instruction": instruction},
+        payload=goal_payload(read_goal(goal)),
         experiment_id=experiment_id,
         created_by=ACTOR,
     )

@@ -5,17 +5,13 @@ Imports torch and MuJoCo; ``controllers`` itself, ``controllers.compile`` and th
 """
 
 from controllers.learner.config import LearnerConfig
-from controllers.learner.learner import (
-    CollectStats,
-    EvalResult,
-    Learner,
-    resolve_device,
-    train_tasks,
-)
+from controllers.learner.learner import Learner, resolve_device, train_tasks
 from controllers.learner.replay import ReplayBuffer, Source
+from controllers.learner.results import CollectStats, EpisodeRecord, EvalResult
 
 __all__ = [
     "CollectStats",
+    "EpisodeRecord",
     "EvalResult",
     "Learner",
     "LearnerConfig",

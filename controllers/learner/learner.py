@@ -18,7 +18,6 @@ import io
 import os
 import pickle
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,10 +30,11 @@ from controllers.layout import SceneConfig
 from controllers.learner.config import LearnerConfig
 from controllers.learner.files import atomic_write
 from controllers.learner.replay import ReplayBuffer, Source
+from controllers.learner.results import CollectStats, EpisodeRecord, EvalResult
 from controllers.learner.sac import SAC, Batch
 from controllers.learner.tasks import Normalizer, TaskSet, object_indices
 from controllers.learner.text import tokenize
-from tasks import TaskSpec
+from tasks import TaskSpec, as_task
 
 
 class Runnable(Protocol):
@@ -49,29 +49,6 @@ ChainFactory = Callable[[], Runnable]
 
 EVAL_SEED = 1_000_000
 """Evaluation episodes use seeds from here on, apart from collection seeds."""
-
-
-@dataclass
-class CollectStats:
-    """What one ``collect`` call did."""
-
-    env_steps: int
-    episodes: int
-    success_rate: float
-    """Fraction of episodes whose task held at their last step (chains: a drawn active task)."""
-
-
-@dataclass
-class EvalResult:
-    task: int
-    instruction: str
-    episodes: int
-    successes: int
-    mean_return: float
-
-    @property
-    def success_rate(self) -> float:
-        return self.successes / self.episodes
 
 
 def resolve_device(name: str) -> torch.device:
@@ -136,7 +113,7 @@ class Learner:
     def add_task(self, task: TaskSpec | Mapping[str, Any] | str) -> int:
         """Register a task (spec, dict or instruction) and return its id; idempotent."""
         before = len(self.tasks.tasks)
-        tid = self.tasks.add(task)
+        tid = self.tasks.add(as_task(task, self.layout))
         if len(self.tasks.tasks) != before:
             self._tokens = tokenize(
                 [t.instruction for t in self.tasks.tasks],
@@ -195,13 +172,15 @@ class Learner:
         noise: float = 0.0,
         task_weights: Mapping[int, float] | None = None,
     ) -> CollectStats:
-        """Collect at least ``steps`` env steps in whole episodes and store them.
+        """Collect at least ``steps`` env steps in whole episodes and store them; returns
+        every episode, measured against its task.
 
-        Without ``chain`` the policy acts (uniformly random until ``random_steps`` env steps
-        have been collected), each episode under a task drawn from the active weights (or
-        ``task_weights``). With ``chain`` every episode runs a fresh chain from the factory,
-        its actions perturbed by Gaussian ``noise``. Whole episodes only: no environment
-        state outlives a call, so a checkpoint between calls resumes exactly.
+        Each episode's task is drawn from the active weights (or ``task_weights``). Without
+        ``chain`` the policy acts under it (uniformly random until ``random_steps`` env steps
+        have been collected). With ``chain`` every episode runs a fresh chain from the
+        factory, its actions perturbed by Gaussian ``noise``; the task then only says what
+        the episode is measured against. Whole episodes only: no environment state outlives
+        a call, so a checkpoint between calls resumes exactly.
         """
         if steps < 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
@@ -217,7 +196,9 @@ class Learner:
         if chain is None and weights.sum() <= 0:
             raise ValueError("no active tasks to collect for; call set_weights first")
         source = Source.CHAIN if chain is not None else Source.POLICY
-        successes = episodes = 0
+        records: list[EpisodeRecord] = []
+        # Each copy's stored next observations, step by step: its episode is measured on them.
+        seen = np.empty((n, horizon, self.layout.dim), dtype=self.replay.next_obs.dtype)
         for _ in range(rounds):
             seeds = self.rng.integers(0, 2**31 - 1, size=n).tolist()
             obs, _ = venv.reset(seed=seeds)
@@ -251,13 +232,23 @@ class Learner:
                     to_go=horizon - 1 - t,
                 )
                 self.normalizer.update(obs)
+                seen[:, t] = stored_next
                 obs = next_obs
-                if last:
-                    if self.tasks.tasks:
-                        successes += int(self.tasks.relabel(stored_next, task_ids)[1].sum())
-                    episodes += n
+            records += self._measure(seen, task_ids)
             self.env_steps += n * horizon
-        return CollectStats(rounds * n * horizon, episodes, successes / max(episodes, 1))
+        return CollectStats(rounds * n * horizon, tuple(records))
+
+    def _measure(self, seen: np.ndarray, task_ids: np.ndarray) -> list[EpisodeRecord]:
+        """Each copy's episode against its task, from ``seen[i]``, the ``(horizon, dim)``
+        next observations copy ``i`` stored: its reward summed, its success at the end."""
+        horizon = seen.shape[1]
+        if not self.tasks.tasks:
+            return [EpisodeRecord(None, horizon, 0.0, False) for _ in task_ids]
+        out = []
+        for i, task in enumerate(task_ids.tolist()):
+            reward, success = self.tasks.tasks[task].compiled.evaluate(seen[i])
+            out.append(EpisodeRecord(task, horizon, float(np.sum(reward)), bool(success[-1])))
+        return out
 
     # --- training -----------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from controllers.compile import CompiledTask, compile_task
 from controllers.layout import ObsLayout
-from tasks import TaskSpec, as_task, canonical_instruction
+from tasks import TaskSpec, canonical_instruction
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,8 @@ class TaskSet:
         self._index: dict[str, int] = {}
         self.weights = np.zeros(0)
 
-    def add(self, task: TaskSpec | Mapping[str, Any] | str) -> int:
-        """Register a task (spec, dict or instruction); returns its id. Idempotent."""
-        spec = as_task(task, self.layout)
+    def add(self, spec: TaskSpec) -> int:
+        """Register a task (read by ``Learner.add_task``); returns its id. Idempotent."""
         key = spec.spec_hash()
         if key in self._index:
             return self._index[key]
@@ -63,10 +62,10 @@ class TaskSet:
         self.weights = np.append(self.weights, 0.0)
         return self._index[key]
 
-    def id_of(self, task: TaskSpec | Mapping[str, Any] | str) -> int:
-        key = as_task(task, self.layout).spec_hash()
+    def id_of(self, spec: TaskSpec) -> int:
+        key = spec.spec_hash()
         if key not in self._index:
-            raise KeyError(f"task {task!r} is not known to this learner; add it first")
+            raise KeyError(f"task {spec} is not known to this learner; add it first")
         return self._index[key]
 
     def set_weights(self, weights: Mapping[int, float]) -> None:
@@ -107,8 +106,8 @@ class TaskSet:
         }
 
     def load_state(self, state: Mapping[str, Any]) -> None:
-        for spec in state["specs"]:
-            self.add(spec)
+        for spec in state["specs"]:  # saved by ``state``: checked when they were added
+            self.add(TaskSpec.model_validate(spec))
         self.weights = np.asarray(state["weights"], dtype=np.float64)
 
 

@@ -12,7 +12,7 @@ from controllers.layout import ObsLayout, SceneConfig
 from experimenter.graph.settings import LoopSettings
 from experimenter.planner import DatabaseRecorder, Image, Planner
 from storage import Database
-from tasks import TaskSpec, as_task
+from tasks import Goal, TaskSpec
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -55,11 +55,16 @@ class Context:
     def layout(self) -> ObsLayout:
         return self.scene.layout()
 
-    @cached_property
+    @property
     def goal(self) -> TaskSpec | None:
-        if not self.settings.goal:
-            return None
-        return as_task(self.settings.goal, self.layout).canonical()
+        """The goal's canonical spec, as read where the goal was given; None: open-ended.
+        Its words are ``settings.goal.text``."""
+        return self.settings.goal.spec if self.settings.goal is not None else None
+
+    def set_goal(self, goal: Goal) -> None:
+        """Steer towards ``goal`` from the next node on (a goal command): proposals, the
+        goal's own training and the stop test all read it from the settings."""
+        self.settings = self.settings.model_copy(update={"goal": goal})
 
     def wall_seconds(self) -> float:
         return self.wall_base + time.monotonic() - self.started

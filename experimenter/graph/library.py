@@ -15,7 +15,7 @@ import skills
 from controllers.layout import ObsLayout
 from controllers.skill_exec import PartSpec, seed_primitives
 from storage import runs
-from tasks import as_task
+from tasks import TaskSpec
 
 
 def seed_library(session: Session, *, layout: ObsLayout) -> int:
@@ -231,7 +231,7 @@ def _atom_primitives(
     session: Session, *, spec: dict[str, Any], layout: ObsLayout
 ) -> list[PartSpec] | None:
     """One primitive part per atom of a one-stage spec, each matching the atom exactly."""
-    parsed = as_task(spec, layout)
+    parsed = TaskSpec.model_validate(spec)  # a stored step: checked when it was decomposed
     if len(parsed.stages) != 1 or parsed.constraints:
         return None
     parts: list[PartSpec] = []

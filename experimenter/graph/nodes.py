@@ -38,7 +38,7 @@ from experimenter.planner import (
 from experimenter.planner.plots import curves_image, skill_progress
 from experimenter.planner.proposals import AcceptedTask
 from storage import runs
-from tasks import as_task
+from tasks import TaskSpec
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +233,7 @@ def _known_hashes(ctx: Context, s: Any) -> dict[str, str]:
 def _nearest_library(ctx: Context, s: Any, spec: dict[str, Any]) -> list[LibrarySkill]:
     """What the decompose prompt lists: the skills nearest to the task and to each of its
     stages' atoms, within the experiment's scope, at most ``PROMPT_LIBRARY``."""
-    parsed = as_task(spec, ctx.layout)
+    parsed = TaskSpec.model_validate(spec)  # a stored task: checked when it was proposed
     queries = [parsed.model_dump(mode="json", exclude_none=True)]
     for stage in parsed.stages:
         for atom in stage.all:
@@ -268,13 +268,13 @@ def propose(ctx: Context, state: LoopState) -> Update:
         ]
         library = _own_library(ctx, s)
         known = _known_hashes(ctx, s)
-    goal = ctx.goal
+    goal = ctx.settings.goal
     inp = ProposeInput(
         objects=list(ctx.layout.object_names),
         library=library,
         rejections=rejections,
-        goal=goal.model_dump(mode="json", exclude_none=True) if goal is not None else None,
-        goal_instruction=ctx.settings.goal if goal is not None else None,
+        goal=goal.spec if goal is not None else None,
+        goal_instruction=goal.text if goal is not None else None,
         count=max(1, min(10, free - len(due))),
     )  # fmt: skip
     answer = ctx.planner.propose(inp, images=[ctx.scene_image])
@@ -442,11 +442,12 @@ def _task_ids(ctx: Context, skill_ids: list[int]) -> dict[int, int]:
 def _train_goal(ctx: Context) -> int | None:
     """Put the goal's own skill into training (added to the library if need be); its id, or
     None when it can no longer train (learned)."""
-    assert ctx.goal is not None
+    given = ctx.settings.goal
+    assert given is not None
     with ctx.db.session() as s:
         goal = skills.add_skill(
-            s, spec=ctx.goal, kind="learned", scene=ctx.layout.object_names,
-            wording=ctx.settings.goal, experiment_id=ctx.experiment_id,
+            s, spec=given.spec, kind="learned", scene=ctx.layout.object_names,
+            wording=given.text, experiment_id=ctx.experiment_id,
             reason="the experiment's goal",
         )  # fmt: skip
         if goal.status not in ("proposed", "training"):  # learned, or (never by us) failed

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from tasks import Goal
+from tasks.scene import DEFAULT_OBJECTS
 
 MAX_TRAINING = 10
 """Most skills trained at once (K): the planner is asked for at most 10 tasks a call
@@ -14,9 +17,11 @@ MAX_TRAINING = 10
 class LoopSettings(BaseModel):
     """The experiment's settings, stored with it and read by the nodes."""
 
-    goal: str | None = Field(
-        default=None, description="Goal task (instruction or spec JSON); none: open-ended."
-    )
+    goal: Goal | None = Field(
+        default=None,
+        description="Goal task, as read where it was given (the person's words and the "
+        "canonical spec); none: open-ended.",
+    )  # fmt: skip
     seed_skills: Literal["primitives", "none"] = Field(
         default="primitives", description="Start the library with the scripted primitives."
     )
@@ -69,6 +74,16 @@ class LoopSettings(BaseModel):
     learner: dict[str, Any] = Field(
         default_factory=dict, description="LearnerConfig fields (defaults for the others)."
     )
+
+    @field_validator("goal", mode="before")
+    @classmethod
+    def _read_text(cls, value: Any) -> Any:
+        """A goal given as text (an instruction or spec JSON) is read here, once: a caller's
+        own settings, or a configuration stored before goals were kept as read. The daemon's
+        scene is always the default one (DESIGN.md, "The arena")."""
+        if isinstance(value, str):
+            return Goal.read(value, DEFAULT_OBJECTS) if value.strip() else None
+        return value
 
     def threshold_of(self, is_goal: bool) -> float:
         """The success a skill's lower bound must reach: the goal's own bar, or the threshold."""

@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tasks import TaskSpec
+
 
 class _Input(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -90,8 +92,10 @@ class ProposeInput(_Input):
     objects: list[str] = Field(min_length=1, description="The scene's object names.")
     library: list[LibrarySkill] = Field(default_factory=list)
     rejections: list[Rejection] = Field(default_factory=list)
-    goal: dict[str, Any] | None = Field(default=None, description="The goal task's spec.")
-    goal_instruction: str | None = None
+    goal: TaskSpec | None = Field(
+        default=None, description="The goal task's spec, as read where the goal was given."
+    )
+    goal_instruction: str | None = Field(default=None, description="The goal in its own words.")
     count: int = Field(default=3, ge=1, le=10, description="How many tasks to propose.")
 
 

@@ -105,7 +105,7 @@ def render_propose(inp: ProposeInput) -> str:
         goal = "none; grow a broad library of skills."
     else:
         words = f'"{inp.goal_instruction}" ' if inp.goal_instruction else ""
-        goal = f"{words}{_spec_json(inp.goal)}"
+        goal = f"{words}{_spec_json(inp.goal.model_dump(mode='json', exclude_none=True))}"
     learned = [
         f"{s.instruction} ({_percent(s.success_rate)})"
         for s in _by_status(inp.library, "learned", "retired")

@@ -10,6 +10,7 @@ from daemon_helpers import SMALL, cli, db, start, wait_for
 from sqlalchemy import select
 
 from experimenter.status import graph_position
+from skills.goals import goal_payload, read_goal
 from storage import commands, runs
 from storage.models import SkillStatusChange
 
@@ -51,11 +52,13 @@ def test_review_approve_pause_resume_stop(tmp_path: Path) -> None:
     wait_for(lambda: status() == "paused", 60, proc)
     assert cli(home, "resume").returncode == 0
     wait_for(lambda: status() == "running", 60, proc)
-    # A new goal from the dashboard (the commands table) reaches the running daemon.
+    # A new goal from the dashboard (the commands table, carrying the goal as the dashboard
+    # read it) reaches the running daemon.
     with database.session() as s:
         commands.enqueue_command(
-            s, kind="goal", payload={"goal": "reach the green block"}, experiment_id=1
-        )
+            s, kind="goal", payload=goal_payload(read_goal("reach the green block")),
+            experiment_id=1,
+        )  # fmt: skip
 
     def goal() -> str | None:
         with database.reader() as s:

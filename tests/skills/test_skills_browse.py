@@ -6,7 +6,7 @@ import pytest
 
 import skills
 from skills.browse import skill_page, status_counts_by_experiment, success_series
-from skills.goals import parse_goal
+from skills.goals import goal_from_payload, goal_payload, parse_goal, read_goal
 from storage import Database, runs
 
 
@@ -53,3 +53,16 @@ def test_a_goal_is_an_instruction_or_a_spec() -> None:
     for bad, message in bad_goals:
         with pytest.raises(skills.SkillError, match=message):
             parse_goal(bad)
+
+
+def test_a_goal_command_carries_the_goal_as_read() -> None:
+    goal = read_goal(" put the red block on the blue block ")
+    payload = goal_payload(goal)
+    assert payload == {
+        "goal": "put the red block on the blue block",
+        "spec": parse_goal("put the red block on the blue block")[0],
+        "instruction": "put the red block on the blue block",
+    }
+    assert goal_from_payload(payload) == goal
+    with pytest.raises(skills.SkillError, match="keys goal and spec"):
+        goal_from_payload({"goal": "put the red block on the blue block"})

@@ -110,10 +110,10 @@ def propose(inp: ProposeInput) -> Proposals:
             learned.add(h)
         elif s.status in ("proposed", "training"):
             training.add(h)
-    goal_hash = goal_words = None
-    if inp.goal is not None:
-        # An invalid goal steers nothing (the daemon validates it when the run starts).
-        goal_hash, goal_words = _named(json.dumps(inp.goal, sort_keys=True), tuple(inp.objects))
+    goal = goal_hash = goal_words = None
+    if inp.goal is not None:  # read where the goal was given: not checked again here
+        goal = inp.goal.model_dump(mode="json", exclude_none=True)
+        goal_hash, goal_words = inp.goal.spec_hash(), canonical_instruction(inp.goal)
     picks = curriculum.propose(
         objects=inp.objects,
         learned=learned,
@@ -121,7 +121,7 @@ def propose(inp: ProposeInput) -> Proposals:
         rejected={r.instruction for r in inp.rejections},
         count=inp.count,
         training=training,
-        goal=inp.goal,
+        goal=goal,
         goal_hash=goal_hash,
         goal_instruction=goal_words,
     )

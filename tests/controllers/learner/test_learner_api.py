@@ -299,6 +299,44 @@ def test_instruction_features_are_order_aware_and_take_any_word():
     assert learner.instruction(t) == "reach the red block"
 
 
+def replayed_episodes(learner: Learner, start: int, task: int) -> list[tuple[float, bool]]:
+    """(return, success) of each episode stored since replay position ``start``, against
+    ``task``, read back from the replay's layout: copy ``i``'s step ``t`` of a round is
+    transition ``t * num_envs + i`` of it."""
+    n, horizon = learner.cfg.num_envs, learner.cfg.episode_steps
+    compiled = learner.tasks.tasks[task].compiled
+    out = []
+    for r in range((learner.replay.added - start) // (n * horizon)):
+        for i in range(n):
+            idx = start + r * n * horizon + np.arange(horizon) * n + i
+            reward, success = compiled.evaluate(learner.replay.next_obs[idx])
+            out.append((float(np.sum(reward)), bool(success[-1])))
+    return out
+
+
+def test_collect_returns_each_episode_it_stored_measured_against_its_task():
+    learner = small_learner(episode_steps=60)
+    reach = learner.add_task("reach the red block")
+    stack = learner.add_task("stack the red block on the blue block")
+    learner.set_weights({reach: 1.0, stack: 1.0})
+    # The policy under reach (random actions at first), then stacking chains measured
+    # against stack: every episode comes back with its task, return and success, exactly
+    # as the replay holds them.
+    for kwargs, task in [
+        ({"task_weights": {reach: 1.0}}, reach),
+        ({"chain": lambda: Chain(stack_chain(learner.layout)), "noise": 0.05,
+          "task_weights": {stack: 1.0}}, stack),
+    ]:  # fmt: skip
+        start = learner.replay.added
+        stats = learner.collect(240, **kwargs)
+        assert stats.env_steps == 240 and stats.episodes == 4
+        assert [r.task for r in stats.records] == [task] * 4
+        assert [r.steps for r in stats.records] == [60] * 4
+        got = [(r.total_return, r.success) for r in stats.records]
+        assert got == replayed_episodes(learner, start, task)
+    assert stats.success_rate == 1.0 and all(r.total_return > 0 for r in stats.records)
+
+
 def test_chain_data_is_stored_as_chain_source_and_feeds_behaviour_cloning():
     learner = small_learner(bc_weight=1.0, episode_steps=60)
     t = learner.add_task("stack the red block on the blue block")
