@@ -1,17 +1,18 @@
 """Content-addressed artifact store: large arrays, images, videos and checkpoints on disk.
 
 A file is named by the sha256 of its bytes, under ``<root>/<first two hex>/<sha256>``.
-Writing goes to a temporary file in the same folder, is fsynced, then renamed into place,
-so a crash never leaves a half-written artifact under a valid name. Reading recomputes the
-hash: a corrupt file raises ``ArtifactCorrupt`` instead of being served.
+Writing goes through ``durable.atomic_write_bytes`` (a temporary file in the same folder,
+fsynced, renamed into place, the folder fsynced), so a crash never leaves a half-written
+artifact under a valid name. Reading recomputes the hash: a corrupt file raises
+``ArtifactCorrupt`` instead of being served.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
+
+from durable import atomic_write_bytes
 
 CHUNK = 1 << 20
 
@@ -48,17 +49,7 @@ class ArtifactStore:
         if target.exists() and self._hash_file(target) == sha256:
             return sha256
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        self._fsync_dir(target.parent)
+        atomic_write_bytes(target, data)
         return sha256
 
     def put_file(self, source: Path) -> str:
@@ -94,12 +85,3 @@ class ArtifactStore:
             while chunk := f.read(CHUNK):
                 digest.update(chunk)
         return digest.hexdigest()
-
-    @staticmethod
-    def _fsync_dir(folder: Path) -> None:
-        # The rename is durable only once the folder's entry is on disk.
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
