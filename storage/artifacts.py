@@ -1,10 +1,12 @@
-"""Content-addressed artifact store: large arrays, images, videos and checkpoints on disk.
+"""Artifacts: content-addressed files (images, videos, checkpoint manifests) and their rows.
 
 A file is named by the sha256 of its bytes, under ``<root>/<first two hex>/<sha256>``.
 Writing goes through ``durable.atomic_write_bytes`` (a temporary file in the same folder,
 fsynced, renamed into place, the folder fsynced), so a crash never leaves a half-written
 artifact under a valid name. Reading recomputes the hash: a corrupt file raises
-``ArtifactCorrupt`` instead of being served.
+``ArtifactCorrupt`` instead of being served. ``save_artifact`` stores the bytes and
+registers them in the ``artifacts`` table (size, media type, name), which is what the
+dashboard serves them by.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from durable import atomic_write_bytes
+from storage.models import Artifact
 
 CHUNK = 1 << 20
 
@@ -85,3 +90,26 @@ class ArtifactStore:
             while chunk := f.read(CHUNK):
                 digest.update(chunk)
         return digest.hexdigest()
+
+
+def save_artifact(
+    session: Session,
+    *,
+    store: ArtifactStore,
+    data: bytes,
+    media_type: str = "application/octet-stream",
+    name: str | None = None,
+) -> Artifact:
+    """Write ``data`` to the artifact store and register it (once per content)."""
+    sha = store.put(data)
+    row = session.get(Artifact, sha)
+    if row is None:
+        row = Artifact(sha256=sha, size=len(data), media_type=media_type, name=name)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def get_artifact(session: Session, *, sha256: str) -> Artifact | None:
+    """The registration (size, media type, name) of an artifact, or ``None``."""
+    return session.get(Artifact, sha256)
