@@ -68,6 +68,7 @@ import torch
 
 from controllers.layout import SceneConfig
 from controllers.learner import Learner, LearnerConfig
+from durable import atomic_write_bytes
 from experimenter.graph.settings import LoopSettings
 from skills.stats import wilson_interval
 from tasks import TaskSpec, as_task
@@ -352,12 +353,10 @@ def run_arm(arm: str, seed: int, a: argparse.Namespace) -> Run:
 
 
 def save(run: Run, out: Path) -> Path:
-    """``out/<arm>-seed<S>.json``, written to a temporary file first and then renamed."""
+    """``out/<arm>-seed<S>.json``, written whole or not at all (``durable.atomic_write_bytes``)."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{run.arm}-seed{run.seed}.json"
-    with tempfile.NamedTemporaryFile("w", dir=out, suffix=".tmp", delete=False) as f:
-        json.dump(asdict(run), f, indent=1)
-    os.replace(f.name, path)
+    atomic_write_bytes(path, json.dumps(asdict(run), indent=1).encode("utf-8"))
     return path
 
 

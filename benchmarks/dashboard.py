@@ -41,7 +41,7 @@ from sqlalchemy import insert
 
 import skills
 from skills.plots import Curve, learning_curves_png
-from storage import open_database, runs
+from storage import artifacts, decisions, open_database, proposals, runs
 from storage.commands import enqueue_command
 from storage.models import Metric
 
@@ -145,7 +145,7 @@ def fill(home: Path, args: argparse.Namespace, rng: random.Random) -> dict[str, 
     with db.session() as s:
         curves = [Curve("1: lift the red block", [1, 2, 3], [0.1, 0.4, 0.7])]
         images = [
-            runs.save_artifact(
+            artifacts.save_artifact(
                 s, store=db.artifacts, data=learning_curves_png(curves), media_type="image/png",
                 name="learning_curves.png",
             ).sha256
@@ -154,7 +154,7 @@ def fill(home: Path, args: argparse.Namespace, rng: random.Random) -> dict[str, 
         decision_ids = []
         for i in range(args.decisions):
             error = "429 RESOURCE_EXHAUSTED" if i % 50 == 0 else None
-            d = runs.record_decision(
+            d = decisions.record_decision(
                 s, kind=kinds[i % 3], backend="gemini", model="gemini-2.5-flash",
                 prompt=f"Decision {i}: judge each skill in training ... " + "context " * 200,
                 response='{"answer": "..."}', parsed={"answer": i}, valid=error is None,
@@ -164,12 +164,12 @@ def fill(home: Path, args: argparse.Namespace, rng: random.Random) -> dict[str, 
             decision_ids.append(d.id)
         for i in range(args.tasks):
             status = "proposed" if i >= args.tasks - 20 else rng.choice(["accepted", "rejected"])
-            task = runs.record_task(
+            task = proposals.record_task(
                 s, spec=specs[i], spec_hash=None, instruction=f"task {i}", wording=f"task {i}",
                 reason="next rung", status=status, decision_id=decision_ids[i],
                 experiment_id=exps[0],
             )  # fmt: skip
-            runs.record_decomposition(
+            proposals.record_decomposition(
                 s, task_id=task.id,
                 steps=[{"spec": specs[i], "instruction": f"step {j}", "skill_id": ids[i + j],
                         "matched_existing": j > 0} for j in range(3)],

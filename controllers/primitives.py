@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -427,17 +427,45 @@ class Holder:
         return hold(obs, self.grip, self.at)
 
 
-class Chain:
-    """Runs primitives in order on one arena copy; each ends on success or its timeout.
+class Step(Protocol):
+    """One step of a ``Chain``: a primitive, or a part of a skill (``skill_exec``)."""
 
-    A timed-out primitive ends the chain as failed (``failed`` is then the primitive's
-    name): later primitives assume what the earlier ones achieved.
+    @property
+    def name(self) -> str:
+        """What ``Chain.failed`` reports when this step gives up."""
+        ...
+
+    def start(self, obs: np.ndarray) -> None:
+        """Bind to the observation where the step begins (called once, before the rest)."""
+        ...
+
+    def done(self, obs: np.ndarray) -> bool:
+        """The step's own success check: it ends, and the next step starts."""
+        ...
+
+    def timed_out(self) -> bool:
+        """The step gave up (its time, or its plan, ran out): the chain fails."""
+        ...
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """The next action."""
+        ...
+
+
+class Chain:
+    """Runs steps in order on one arena copy; each ends on its own success or gives up.
+
+    A step already done when it starts is skipped. A step that gives up ends the chain as
+    failed (``failed`` is then the step's name): later steps assume what the earlier ones
+    achieved. A finished chain holds still, its gripper as last commanded, so a lifted
+    block stays in the hand. The one sequencer of primitives and of skills' parts
+    (``skill_exec.build_run``).
     """
 
-    def __init__(self, primitives: Sequence[Primitive]) -> None:
-        if not primitives:
-            raise ValueError("a chain needs at least one primitive")
-        self.primitives = list(primitives)
+    def __init__(self, steps: Sequence[Step]) -> None:
+        if not steps:
+            raise ValueError("a chain needs at least one step")
+        self.steps = list(steps)
         self.index = 0
         self.failed: str | None = None
         self._started = False
@@ -445,27 +473,27 @@ class Chain:
 
     @property
     def finished(self) -> bool:
-        return self.failed is not None or self.index >= len(self.primitives)
+        return self.failed is not None or self.index >= len(self.steps)
 
     @property
-    def current(self) -> Primitive | None:
-        return None if self.finished else self.primitives[self.index]
+    def current(self) -> Step | None:
+        return None if self.finished else self.steps[self.index]
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """The next action; a finished chain holds still, its gripper as last commanded."""
         while not self.finished:
-            p = self.primitives[self.index]
+            step = self.steps[self.index]
             if not self._started:
-                p.start(obs)
+                step.start(obs)
                 self._started = True
-            if p.done(obs):
+            if step.done(obs):
                 self.index += 1
                 self._started = False
                 continue
-            if p.timed_out():
-                self.failed = p.name
+            if step.timed_out():
+                self.failed = step.name
                 break
-            return self._holder.commanded(p.act(obs))
+            return self._holder.commanded(step.act(obs))
         return self._holder.act(obs)
 
 
@@ -478,7 +506,7 @@ class ChainResult:
     steps: int
     """Control steps taken."""
     failed: str | None
-    """Name of the primitive that timed out, if any."""
+    """Name of the step that gave up, if any."""
     rewards: np.ndarray
     """The task's reward after every step, shape (steps,)."""
     frames: list[np.ndarray]

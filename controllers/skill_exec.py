@@ -1,6 +1,7 @@
 """Skill execution: a skill's parts run in order, each until its own success or a timeout.
 
-A *part* is one step of a skill's execution, and states what it achieves as a task spec:
+A *part* is one step of a skill's execution (a ``primitives.Step``), and states what it
+achieves as a task spec:
 
 - ``ScriptedPart``: a scripted primitive (``controllers.primitives``), preceded by the
   lead-in primitives its precondition needs *in the state where the part starts* (a grasp
@@ -8,11 +9,12 @@ A *part* is one step of a skill's execution, and states what it achieves as a ta
   move above unless the cube is already over its support);
 - ``PolicyPart``: the learned policy acting under one task (its canonical instruction).
 
-``SkillRun`` is what ``Learner.collect(chain=...)`` drives, like ``primitives.Chain``: it
-has ``act(obs)``, ``finished`` and ``failed``. A part whose spec already holds when it
-starts is skipped; a part that times out (or whose scripted plan gives up) ends the run as
-failed, since later parts assume what earlier ones achieved. Nothing here has a fixed
-duration: parts end on their success predicate.
+``build_run`` puts the parts in a ``primitives.Chain``, the sequencer of primitives too, and
+that is what ``Learner.collect(chain=...)`` drives: it has ``act(obs)``, ``finished`` and
+``failed``. A part whose spec already holds when it starts is skipped; a part that times out
+(or whose scripted plan gives up) ends the run as failed, since later parts assume what
+earlier ones achieved. Nothing here has a fixed duration: parts end on their success
+predicate.
 
 Pure controllers code: no database, no planner; the policy is a callable.
 """
@@ -21,29 +23,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from controllers.compile import CompiledTask, compile_task
 from controllers.layout import ObsLayout
-from controllers.primitives import Chain, Holder, Primitive, make_primitive
+from controllers.primitives import Chain, Primitive, Step, make_primitive
 from tasks import as_task
 
 Policy = Callable[[np.ndarray, int], np.ndarray]
 """``policy(obs, task_id) -> action`` for one observation of shape ``(dim,)``."""
-
-
-class Part(Protocol):
-    """One step of a skill's execution."""
-
-    name: str
-    timeout: int
-
-    def start(self, obs: np.ndarray) -> None: ...
-    def succeeded(self, obs: np.ndarray) -> bool: ...
-    def gave_up(self) -> bool: ...
-    def act(self, obs: np.ndarray) -> np.ndarray: ...
 
 
 def _held(layout: ObsLayout, obs: np.ndarray, name: str) -> bool:
@@ -103,10 +93,10 @@ class ScriptedPart:
         self.timeout = sum(p.timeout for p in plan)
         self._chain, self._steps = Chain(plan), 0
 
-    def succeeded(self, obs: np.ndarray) -> bool:
+    def done(self, obs: np.ndarray) -> bool:
         return bool(self.task.success(obs[None])[0])
 
-    def gave_up(self) -> bool:
+    def timed_out(self) -> bool:
         # The chain ran out (a primitive timed out, or all ended without the part's success).
         return self._chain is None or self._chain.finished or self._steps >= self.timeout
 
@@ -131,53 +121,15 @@ class PolicyPart:
     def start(self, obs: np.ndarray) -> None:
         self._steps = 0
 
-    def succeeded(self, obs: np.ndarray) -> bool:
+    def done(self, obs: np.ndarray) -> bool:
         return bool(self.task.success(obs[None])[0])
 
-    def gave_up(self) -> bool:
+    def timed_out(self) -> bool:
         return self._steps >= self.timeout
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         self._steps += 1
         return np.asarray(self.policy(obs, self.task_id), dtype=np.float64)
-
-
-class SkillRun:
-    """Parts in order on one arena copy (the interface of ``primitives.Chain``).
-
-    ``failed`` is the name of the part that timed out, if any; a finished run holds still.
-    """
-
-    def __init__(self, parts: Sequence[Part]) -> None:
-        if not parts:
-            raise ValueError("a skill run needs at least one part")
-        self.parts = list(parts)
-        self.index = 0
-        self.failed: str | None = None
-        self._started = False
-        self._holder = Holder()
-
-    @property
-    def finished(self) -> bool:
-        return self.failed is not None or self.index >= len(self.parts)
-
-    def act(self, obs: np.ndarray) -> np.ndarray:
-        while not self.finished:
-            part = self.parts[self.index]
-            if not self._started:
-                part.start(obs)
-                self._started = True
-            if part.succeeded(obs):
-                self.index += 1
-                self._started = False
-                continue
-            if part.gave_up():
-                self.failed = part.name
-                break
-            return self._holder.commanded(part.act(obs))
-        # A finished run stays where it is, its gripper as last commanded: a lifted block
-        # stays in the hand.
-        return self._holder.act(obs)
 
 
 @dataclass(frozen=True)
@@ -201,9 +153,9 @@ def build_run(
     *,
     policy: Policy | None = None,
     policy_timeout: int = 100,
-) -> SkillRun:
-    """A fresh ``SkillRun`` of ``parts`` (call once per episode)."""
-    built: list[Part] = []
+) -> Chain:
+    """A fresh run of ``parts``, in a ``Chain`` (call once per episode)."""
+    built: list[Step] = []
     for p in parts:
         task = compile_task(as_task(p.spec, layout), layout)
         if p.kind == "primitive":
@@ -216,7 +168,7 @@ def build_run(
             built.append(PolicyPart(policy, p.task_id, task, policy_timeout))
         else:
             raise ValueError(f"unknown part kind {p.kind!r}; use 'primitive' or 'policy'")
-    return SkillRun(built)
+    return Chain(built)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from storage import Database, runs
+from storage import Database, artifacts, episodes
 
 
 def record_learner_checkpoint(
@@ -23,11 +23,11 @@ def record_learner_checkpoint(
         return None
     manifest = {"folder": str(Path(folder).resolve()), "env_steps": env_steps, "updates": updates}
     with db.session() as s:
-        artifact = runs.save_artifact(
+        artifact = artifacts.save_artifact(
             s, store=db.artifacts, data=json.dumps(manifest, sort_keys=True).encode(),
             media_type="application/json", name="learner-checkpoint.json",
         )  # fmt: skip
-        row = runs.record_checkpoint(
+        row = episodes.record_checkpoint(
             s, experiment_id=experiment_id, artifact_sha256=artifact.sha256,
             env_steps=env_steps, kind="learner", iteration_id=iteration_id,
         )  # fmt: skip

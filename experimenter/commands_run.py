@@ -263,7 +263,7 @@ class Proposals(ExperimentOption):
     json_: bool = Field(False, alias="json", description="Print JSON instead of a table.")
 
     def cli_cmd(self) -> None:
-        from storage import runs
+        from storage import proposals, runs
 
         db = self.open()
         try:
@@ -277,7 +277,7 @@ class Proposals(ExperimentOption):
                         "wording": t.wording, "reason": t.reason, "proposed_by": t.proposed_by,
                         "created_at": t.created_at,
                     }
-                    for t, number in runs.waiting_proposals(s, experiment_id=exp_id)
+                    for t, number in proposals.waiting_proposals(s, experiment_id=exp_id)
                 ]  # fmt: skip
         finally:
             db.dispose()
@@ -330,10 +330,10 @@ class _Send(ExperimentOption):
     def _check_waiting(self, s: Any, experiment_id: int, task_id: int) -> None:
         """Refuse a review of a task that does not exist, belongs to another experiment, is
         not awaiting review, or has a review queued already."""
-        from storage import history, runs
+        from storage import commands, proposals, runs
 
         try:
-            task = runs.get_task(s, task_id=task_id)
+            task = proposals.get_task(s, task_id=task_id)
         except LookupError:
             raise ValueError(
                 f"no task with id {task_id}; the proposals waiting for review are listed by "
@@ -353,7 +353,7 @@ class _Send(ExperimentOption):
                 f"task {task_id} is {task.status}, not awaiting review; the proposals waiting "
                 "are listed by experimenter proposals"
             )
-        for cmd in history.list_commands(
+        for cmd in commands.list_commands(
             s, status="pending", kinds=("approve", "reject"), limit=1000
         ):
             if (cmd.payload or {}).get("task_id") == task_id:

@@ -6,11 +6,12 @@ the current folder untouched, so the newest complete checkpoint always loads. Th
 saved incrementally into each folder: every chunk written since that folder's last save is
 rewritten (``ReplayBuffer.mark_changed_since``).
 
-Every file goes through ``NAME.tmp`` (fsynced, renamed). A save that fails (a full disk)
-removes its temporary files, leaves the current folder as it was and drops the learner from
-memory, so that nothing saves a learner the database no longer agrees with and the next
-``get`` reloads the last complete checkpoint; it raises ``DiskFull`` when the disk was full.
-Temporary files a crash left behind are removed when the learner is first loaded.
+Every file goes through a temporary ``NAME.<random>.tmp`` (``durable.atomic_write``:
+fsynced, renamed). A save that fails (a full disk) removes its temporary files, leaves the
+current folder as it was and drops the learner from memory, so that nothing saves a learner
+the database no longer agrees with and the next ``get`` reloads the last complete
+checkpoint; it raises ``DiskFull`` when the disk was full. Temporary files a crash left
+behind are removed when the learner is first loaded.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import logging
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from durable import TEMPORARY_SUFFIX, atomic_write_bytes
 
 if TYPE_CHECKING:  # torch only once a learner is needed (the CLI imports ``DiskFull``)
     from controllers.learner import Learner, LearnerConfig
@@ -88,7 +91,7 @@ def remove_temporary_files(root: Path) -> list[Path]:
     """Delete the ``*.tmp`` files under ``root`` (left by a crash in the middle of a save;
     only the store's owner, holding the experiment's lock, may call this)."""
     removed = []
-    for path in sorted(Path(root).rglob("*.tmp")):
+    for path in sorted(Path(root).rglob(f"*{TEMPORARY_SUFFIX}")):
         if path.is_file():
             path.unlink(missing_ok=True)
             removed.append(path)
@@ -154,9 +157,7 @@ class LearnerStore:
             learner.replay.mark_changed_since(min(added, learner.replay.added))
             folder = learner.save(self.root / slot)
             meta = {"current": slot, "added": {**meta["added"], slot: learner.replay.added}}
-            from controllers.learner.files import atomic_write  # torch only when saving
-
-            atomic_write(self.root / "slots.json", lambda f: f.write(json.dumps(meta).encode()))
+            atomic_write_bytes(self.root / "slots.json", json.dumps(meta).encode())
         except BaseException as e:
             self.drop()
             if isinstance(e, OSError) and e.errno in DISK_FULL_ERRNOS:

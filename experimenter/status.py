@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import skills
-from storage import Database, runs
+from storage import Database, proposals, runs
 
 
 def graph_position(db: Database, home: Path, experiment_id: int) -> dict[str, Any]:
@@ -67,7 +67,7 @@ def experiment_status(db: Database, *, home: Path) -> list[dict[str, Any]]:
                     "skills": counts,
                     "training": training,
                     "proposals_waiting": len(
-                        runs.list_tasks(s, experiment_id=exp.id, status="proposed")
+                        proposals.list_tasks(s, experiment_id=exp.id, status="proposed")
                     ),
                     "env_steps": exp.env_steps_used,
                     "wall_seconds": exp.wall_seconds_used,

@@ -1,17 +1,23 @@
-"""Content-addressed artifact store: large arrays, images, videos and checkpoints on disk.
+"""Artifacts: content-addressed files (images, videos, checkpoint manifests) and their rows.
 
 A file is named by the sha256 of its bytes, under ``<root>/<first two hex>/<sha256>``.
-Writing goes to a temporary file in the same folder, is fsynced, then renamed into place,
-so a crash never leaves a half-written artifact under a valid name. Reading recomputes the
-hash: a corrupt file raises ``ArtifactCorrupt`` instead of being served.
+Writing goes through ``durable.atomic_write_bytes`` (a temporary file in the same folder,
+fsynced, renamed into place, the folder fsynced), so a crash never leaves a half-written
+artifact under a valid name. Reading recomputes the hash: a corrupt file raises
+``ArtifactCorrupt`` instead of being served. ``save_artifact`` stores the bytes and
+registers them in the ``artifacts`` table (size, media type, name), which is what the
+dashboard serves them by.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from durable import atomic_write_bytes
+from storage.models import Artifact
 
 CHUNK = 1 << 20
 
@@ -48,17 +54,7 @@ class ArtifactStore:
         if target.exists() and self._hash_file(target) == sha256:
             return sha256
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        self._fsync_dir(target.parent)
+        atomic_write_bytes(target, data)
         return sha256
 
     def put_file(self, source: Path) -> str:
@@ -95,11 +91,25 @@ class ArtifactStore:
                 digest.update(chunk)
         return digest.hexdigest()
 
-    @staticmethod
-    def _fsync_dir(folder: Path) -> None:
-        # The rename is durable only once the folder's entry is on disk.
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+
+def save_artifact(
+    session: Session,
+    *,
+    store: ArtifactStore,
+    data: bytes,
+    media_type: str = "application/octet-stream",
+    name: str | None = None,
+) -> Artifact:
+    """Write ``data`` to the artifact store and register it (once per content)."""
+    sha = store.put(data)
+    row = session.get(Artifact, sha)
+    if row is None:
+        row = Artifact(sha256=sha, size=len(data), media_type=media_type, name=name)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def get_artifact(session: Session, *, sha256: str) -> Artifact | None:
+    """The registration (size, media type, name) of an artifact, or ``None``."""
+    return session.get(Artifact, sha256)

@@ -3,7 +3,7 @@
 A daemon claims the oldest pending command with a conditional update (``status =
 'pending'`` in the WHERE clause). Of two daemons racing for one command only one update
 matches a row: SQLite serialises writers, and PostgreSQL re-checks the condition after the
-first updater commits.
+first updater commits. The dashboard lists them newest first, a page at a time.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from storage.enums import CommandStatus
 from storage.models import Command
+from storage.pages import check_limit
 from storage.types import utcnow
 
 CLAIM_ATTEMPTS = 10
@@ -87,3 +88,26 @@ def finish_command(
     cmd.result, cmd.error, cmd.finished_at = result, error, utcnow()
     session.flush()
     return cmd
+
+
+def list_commands(
+    session: Session,
+    *,
+    experiment_id: int | None = None,
+    status: str | None = None,
+    kinds: Sequence[str] | None = None,
+    limit: int = 100,
+    before_id: int | None = None,
+) -> list[Command]:
+    """Commands newest first (of one experiment, status and kinds if given)."""
+    check_limit(limit)
+    query = select(Command)
+    if experiment_id is not None:
+        query = query.where(Command.experiment_id == experiment_id)
+    if status is not None:
+        query = query.where(Command.status == status)
+    if kinds is not None:
+        query = query.where(Command.kind.in_(list(kinds)))
+    if before_id is not None:
+        query = query.where(Command.id < before_id)
+    return list(session.scalars(query.order_by(Command.id.desc()).limit(limit)))

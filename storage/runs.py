@@ -1,9 +1,11 @@
-"""Records of a running experiment, as keyword-only functions (the daemon holds no SQL).
+"""Experiments and their iterations, as keyword-only functions (the daemon holds no SQL).
 
-Experiments with their budgets and heartbeat, iterations, metric series, planner decisions
-(with the images shown), episodes, checkpoints, task proposals and their decompositions,
-and artifact registration. Every function works inside the caller's transaction
-(``Database.session()``) and returns the ORM row it wrote.
+An experiment has its settings, goal and budgets, a status with the reason it ended, and a
+heartbeat; an iteration is one pass of the loop, numbered from 1, open until it finishes.
+Every function works inside the caller's transaction (``Database.session()`` to write,
+``Database.reader()`` to read). The other records of a run have rooms of their own:
+``metrics``, ``decisions``, ``proposals`` (tasks and decompositions), ``episodes`` (and
+checkpoints), ``artifacts`` and ``commands``.
 """
 
 from __future__ import annotations
@@ -12,22 +14,22 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from storage.artifacts import ArtifactStore
-from storage.enums import DecidedBy, ExperimentStatus, TaskStatus
-from storage.models import (
-    Artifact,
-    Checkpoint,
-    Decision,
-    DecisionImage,
-    DecompositionStep,
-    Episode,
-    Experiment,
-    Iteration,
-    Metric,
-    Task,
+from storage.artifacts import save_artifact
+from storage.enums import ExperimentStatus
+from storage.episodes import collected_steps, discard_collected_episodes, record_episode
+from storage.metrics import record_metrics
+from storage.models import DecompositionStep, Experiment, Iteration
+from storage.pages import check_limit
+from storage.proposals import (
+    decomposition_steps,
+    get_task,
+    list_tasks,
+    recent_rejections,
+    record_decomposition,
+    record_task,
 )
 from storage.types import utcnow
 
@@ -63,6 +65,51 @@ def get_experiment(session: Session, *, experiment_id: int) -> Experiment:
     exp = session.get(Experiment, experiment_id)
     if exp is None:
         raise LookupError(f"no experiment with id {experiment_id}")
+    return exp
+
+
+def find_experiment(session: Session, *, name: str) -> Experiment | None:
+    """The experiment named ``name``, or ``None``."""
+    return session.scalar(select(Experiment).where(Experiment.name == name))
+
+
+def list_experiments(
+    session: Session,
+    *,
+    newest_first: bool = False,
+    before_id: int | None = None,
+    limit: int | None = None,
+) -> list[Experiment]:
+    """Experiments, oldest first (newest first with ``newest_first``), with ids below
+    ``before_id``: every one, or at most ``limit``."""
+    query = select(Experiment)
+    if before_id is not None:
+        query = query.where(Experiment.id < before_id)
+    query = query.order_by(Experiment.id.desc() if newest_first else Experiment.id)
+    if limit is not None:
+        check_limit(limit)
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def update_experiment(
+    session: Session,
+    *,
+    experiment_id: int,
+    budgets: Mapping[str, Any] | None = None,
+    config: Mapping[str, Any] | None = None,
+    goal: str | None = None,
+    goal_spec: Mapping[str, Any] | None = None,
+) -> Experiment:
+    """Replace an experiment's budgets, configuration and/or goal (given ones only)."""
+    exp = get_experiment(session, experiment_id=experiment_id)
+    if goal is not None:
+        exp.goal, exp.goal_spec = goal, dict(goal_spec) if goal_spec is not None else None
+    if budgets is not None:
+        exp.budgets = dict(budgets)
+    if config is not None:
+        exp.config = dict(config)
+    session.flush()
     return exp
 
 
@@ -138,306 +185,6 @@ def finish_iteration(
     return it
 
 
-def record_metrics(
-    session: Session,
-    *,
-    experiment_id: int,
-    step: int,
-    values: Mapping[str, float],
-    iteration_id: int | None = None,
-) -> None:
-    """One point of each named series at ``step``."""
-    session.add_all(
-        Metric(
-            experiment_id=experiment_id,
-            iteration_id=iteration_id,
-            name=name,
-            step=step,
-            value=float(v),
-        )
-        for name, v in values.items()
-    )
-    session.flush()
-
-
-def metric_series(session: Session, *, experiment_id: int, name: str) -> list[tuple[int, float]]:
-    """``(step, value)`` of a named series, in step order."""
-    rows = session.execute(
-        select(Metric.step, Metric.value)
-        .where(Metric.experiment_id == experiment_id, Metric.name == name)
-        .order_by(Metric.step, Metric.id)
-    )
-    return [(int(s), float(v)) for s, v in rows]
-
-
-def save_artifact(
-    session: Session,
-    *,
-    store: ArtifactStore,
-    data: bytes,
-    media_type: str = "application/octet-stream",
-    name: str | None = None,
-) -> Artifact:
-    """Write ``data`` to the artifact store and register it (once per content)."""
-    sha = store.put(data)
-    row = session.get(Artifact, sha)
-    if row is None:
-        row = Artifact(sha256=sha, size=len(data), media_type=media_type, name=name)
-        session.add(row)
-        session.flush()
-    return row
-
-
-def record_decision(
-    session: Session,
-    *,
-    kind: str,
-    backend: str,
-    prompt: str,
-    model: str = "",
-    response: str | None = None,
-    parsed: Mapping[str, Any] | None = None,
-    valid: bool = False,
-    error: str | None = None,
-    tokens_in: int = 0,
-    tokens_out: int = 0,
-    dollars: float = 0.0,
-    latency_s: float = 0.0,
-    cache_hit: bool = False,
-    images: Sequence[str] = (),
-    experiment_id: int | None = None,
-    iteration_id: int | None = None,
-) -> Decision:
-    """One planner call; ``images`` are the sha256 of registered artifacts, in prompt order."""
-    decision = Decision(
-        kind=kind, backend=backend, model=model, prompt=prompt, response=response,
-        parsed=dict(parsed) if parsed is not None else None, valid=valid, error=error,
-        tokens_in=tokens_in, tokens_out=tokens_out, dollars=dollars, latency_s=latency_s,
-        cache_hit=cache_hit, experiment_id=experiment_id, iteration_id=iteration_id,
-    )  # fmt: skip
-    session.add(decision)
-    session.flush()
-    session.add_all(
-        DecisionImage(decision_id=decision.id, position=i, artifact_sha256=sha)
-        for i, sha in enumerate(images)
-    )
-    session.flush()
-    return decision
-
-
-def list_decisions(
-    session: Session,
-    *,
-    experiment_id: int | None = None,
-    kind: str | None = None,
-    valid: bool | None = None,
-    after_id: int | None = None,
-    limit: int = 1000,
-) -> list[Decision]:
-    """Planner decisions matching every filter, oldest first, at most ``limit`` after
-    ``after_id`` (the replay backend's source, the dashboard's decision log)."""
-    if limit < 1:
-        raise ValueError(f"limit must be at least 1, got {limit}")
-    query = select(Decision)
-    if experiment_id is not None:
-        query = query.where(Decision.experiment_id == experiment_id)
-    if kind is not None:
-        query = query.where(Decision.kind == kind)
-    if valid is not None:
-        query = query.where(Decision.valid == valid)
-    if after_id is not None:
-        query = query.where(Decision.id > after_id)
-    return list(session.scalars(query.order_by(Decision.id).limit(limit)))
-
-
-def decision_images(session: Session, *, decision_id: int) -> list[str]:
-    """The sha256 of the images shown in a decision, in prompt order."""
-    rows = session.scalars(
-        select(DecisionImage.artifact_sha256)
-        .where(DecisionImage.decision_id == decision_id)
-        .order_by(DecisionImage.position)
-    )
-    return list(rows)
-
-
-def record_episode(
-    session: Session,
-    *,
-    steps: int,
-    total_return: float,
-    success: bool,
-    purpose: str = "collect",
-    seed: int | None = None,
-    skill_id: int | None = None,
-    data_sha256: str | None = None,
-    video_sha256: str | None = None,
-    experiment_id: int | None = None,
-    iteration_id: int | None = None,
-    env_step: int | None = None,
-) -> Episode:
-    """One episode's metadata; its arrays and video are artifacts. ``env_step``: for a
-    collected episode, the learner's env steps when its collection round began."""
-    episode = Episode(
-        steps=steps, total_return=total_return, success=success, purpose=purpose, seed=seed,
-        skill_id=skill_id, data_sha256=data_sha256, video_sha256=video_sha256,
-        experiment_id=experiment_id, iteration_id=iteration_id, env_step=env_step,
-    )  # fmt: skip
-    session.add(episode)
-    session.flush()
-    return episode
-
-
-def discard_collected_episodes(session: Session, *, experiment_id: int, from_env_step: int) -> int:
-    """Delete the experiment's collected episodes whose round began at or after
-    ``from_env_step`` (rows of data the learner lost in a crash, about to be collected
-    again); returns how many. Rows without ``env_step`` are kept."""
-    result = session.execute(
-        delete(Episode)
-        .where(
-            Episode.experiment_id == experiment_id,
-            Episode.purpose.like("collect%"),
-            Episode.env_step >= from_env_step,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-def collected_steps(
-    session: Session,
-    *,
-    experiment_id: int,
-    skill_id: int | None = None,
-    from_env_step: int | None = None,
-) -> int:
-    """Env steps in the experiment's collected episodes (equal to the learner's env steps
-    and its replay's transitions when nothing was lost or recorded twice); with
-    ``skill_id``, only those collected for that skill, and with ``from_env_step``, only
-    rounds that began there or later."""
-    query = select(func.coalesce(func.sum(Episode.steps), 0)).where(
-        Episode.experiment_id == experiment_id, Episode.purpose.like("collect%")
-    )
-    if skill_id is not None:
-        query = query.where(Episode.skill_id == skill_id)
-    if from_env_step is not None:
-        query = query.where(Episode.env_step >= from_env_step)
-    return int(session.scalar(query) or 0)
-
-
-def record_checkpoint(
-    session: Session,
-    *,
-    experiment_id: int,
-    artifact_sha256: str,
-    env_steps: int,
-    kind: str = "learner",
-    iteration_id: int | None = None,
-) -> Checkpoint:
-    """A saved state (its bytes an artifact)."""
-    cp = Checkpoint(
-        experiment_id=experiment_id, artifact_sha256=artifact_sha256, env_steps=env_steps,
-        kind=kind, iteration_id=iteration_id,
-    )  # fmt: skip
-    session.add(cp)
-    session.flush()
-    return cp
-
-
-def latest_checkpoint(
-    session: Session, *, experiment_id: int, kind: str = "learner"
-) -> Checkpoint | None:
-    """The newest checkpoint of this kind, or ``None``."""
-    return session.scalar(
-        select(Checkpoint)
-        .where(Checkpoint.experiment_id == experiment_id, Checkpoint.kind == kind)
-        .order_by(Checkpoint.id.desc())
-        .limit(1)
-    )
-
-
-def record_task(
-    session: Session,
-    *,
-    spec: Mapping[str, Any] | None,
-    spec_hash: str | None,
-    instruction: str | None,
-    wording: str | None = None,
-    proposed_by: DecidedBy | str = DecidedBy.PLANNER,
-    reason: str = "",
-    status: TaskStatus | str = TaskStatus.PROPOSED,
-    verdict: str = "",
-    decision_id: int | None = None,
-    experiment_id: int | None = None,
-    iteration_id: int | None = None,
-) -> Task:
-    """A task proposal, who proposed it and why (and, if already judged, the verdict)."""
-    task = Task(
-        spec=dict(spec) if spec is not None else None, spec_hash=spec_hash,
-        instruction=instruction, wording=wording, proposed_by=DecidedBy(proposed_by).value,
-        reason=reason, status=TaskStatus(status).value, verdict=verdict,
-        decision_id=decision_id, experiment_id=experiment_id, iteration_id=iteration_id,
-    )  # fmt: skip
-    session.add(task)
-    session.flush()
-    return task
-
-
-def set_task_status(
-    session: Session, *, task_id: int, status: TaskStatus | str, verdict: str = ""
-) -> Task:
-    """Accept or reject a proposal, with the reason fed to the next prompt."""
-    task = session.get(Task, task_id)
-    if task is None:
-        raise LookupError(f"no task with id {task_id}")
-    task.status, task.verdict = TaskStatus(status).value, verdict
-    session.flush()
-    return task
-
-
-def record_decomposition(
-    session: Session, *, task_id: int, steps: Sequence[Mapping[str, Any]]
-) -> list[DecompositionStep]:
-    """The ordered subtasks of a task; each mapping holds ``spec``, ``instruction`` and
-    optionally ``wording``, ``skill_id``, ``matched_existing``, ``score``."""
-    rows = [
-        DecompositionStep(task_id=task_id, position=i, **dict(step)) for i, step in enumerate(steps)
-    ]
-    session.add_all(rows)
-    session.flush()
-    return rows
-
-
-def find_experiment(session: Session, *, name: str) -> Experiment | None:
-    """The experiment named ``name``, or ``None``."""
-    return session.scalar(select(Experiment).where(Experiment.name == name))
-
-
-def list_experiments(session: Session) -> list[Experiment]:
-    """Every experiment, oldest first."""
-    return list(session.scalars(select(Experiment).order_by(Experiment.id)))
-
-
-def update_experiment(
-    session: Session,
-    *,
-    experiment_id: int,
-    budgets: Mapping[str, Any] | None = None,
-    config: Mapping[str, Any] | None = None,
-    goal: str | None = None,
-    goal_spec: Mapping[str, Any] | None = None,
-) -> Experiment:
-    """Replace an experiment's budgets, configuration and/or goal (given ones only)."""
-    exp = get_experiment(session, experiment_id=experiment_id)
-    if goal is not None:
-        exp.goal, exp.goal_spec = goal, dict(goal_spec) if goal_spec is not None else None
-    if budgets is not None:
-        exp.budgets = dict(budgets)
-    if config is not None:
-        exp.config = dict(config)
-    session.flush()
-    return exp
-
-
 def current_iteration(session: Session, *, experiment_id: int) -> Iteration | None:
     """The experiment's newest iteration if it is still running (not finished), else None.
 
@@ -460,64 +207,36 @@ def count_iterations(session: Session, *, experiment_id: int, finished: bool = T
     return int(session.scalar(query) or 0)
 
 
-def list_tasks(
-    session: Session,
-    *,
-    experiment_id: int | None = None,
-    iteration_id: int | None = None,
-    status: TaskStatus | str | Sequence[TaskStatus | str] | None = None,
-    limit: int = 1000,
-) -> list[Task]:
-    """Task proposals matching every filter, oldest first."""
-    query = select(Task)
-    if experiment_id is not None:
-        query = query.where(Task.experiment_id == experiment_id)
-    if iteration_id is not None:
-        query = query.where(Task.iteration_id == iteration_id)
-    if status is not None:
-        values = [status] if isinstance(status, str) else list(status)
-        query = query.where(Task.status.in_([TaskStatus(v).value for v in values]))
-    return list(session.scalars(query.order_by(Task.id).limit(limit)))
+def list_iterations(
+    session: Session, *, experiment_id: int, limit: int = 100, before_number: int | None = None
+) -> list[Iteration]:
+    """An experiment's iterations, newest first (the first is the current one), at most
+    ``limit`` numbered below ``before_number``."""
+    check_limit(limit)
+    query = select(Iteration).where(Iteration.experiment_id == experiment_id)
+    if before_number is not None:
+        query = query.where(Iteration.number < before_number)
+    return list(session.scalars(query.order_by(Iteration.number.desc()).limit(limit)))
 
 
-def recent_rejections(session: Session, *, experiment_id: int, limit: int = 10) -> list[Task]:
-    """The experiment's newest refused proposals (rejected by a person, invalid or
-    duplicate), oldest of them first: what the next proposal prompt quotes back."""
-    refused = [TaskStatus(v).value for v in ("rejected", "invalid", "duplicate")]
+def latest_iterations(session: Session, *, experiment_ids: Sequence[int]) -> dict[int, Iteration]:
+    """The newest iteration of each experiment (experiments without one are left out)."""
+    if not experiment_ids:
+        return {}
     newest = (
-        select(Task)
-        .where(Task.experiment_id == experiment_id, Task.status.in_(refused))
-        .order_by(Task.id.desc())
-        .limit(limit)
+        select(Iteration.experiment_id, func.max(Iteration.number).label("number"))
+        .where(Iteration.experiment_id.in_(list(experiment_ids)))
+        .group_by(Iteration.experiment_id)
+        .subquery()
     )
-    return sorted(session.scalars(newest), key=lambda t: t.id)
-
-
-def get_task(session: Session, *, task_id: int) -> Task:
-    """Task ``task_id``; ``LookupError`` if there is none."""
-    task = session.get(Task, task_id)
-    if task is None:
-        raise LookupError(f"no task with id {task_id}")
-    return task
-
-
-def decomposition_of(session: Session, *, task_id: int) -> list[DecompositionStep]:
-    """The ordered subtasks of a task (empty if it was not decomposed)."""
-    return list(
-        session.scalars(
-            select(DecompositionStep)
-            .where(DecompositionStep.task_id == task_id)
-            .order_by(DecompositionStep.position)
+    rows = session.scalars(
+        select(Iteration).join(
+            newest,
+            (Iteration.experiment_id == newest.c.experiment_id)
+            & (Iteration.number == newest.c.number),
         )
     )
-
-
-def count_episodes(session: Session, *, experiment_id: int, purpose: str | None = None) -> int:
-    """How many episodes an experiment recorded (of one purpose if given)."""
-    query = select(func.count(Episode.id)).where(Episode.experiment_id == experiment_id)
-    if purpose is not None:
-        query = query.where(Episode.purpose == purpose)
-    return int(session.scalar(query) or 0)
+    return {it.experiment_id: it for it in rows}
 
 
 STALE_AFTER_S = 120.0
@@ -560,17 +279,43 @@ def experiment_state(
     )
 
 
-def waiting_proposals(
-    session: Session, *, experiment_id: int | None = None, limit: int = 1000
-) -> list[tuple[Task, int | None]]:
-    """Proposals waiting for a person's review (status ``proposed``), oldest first, each with
-    the number of the iteration that proposed it."""
-    query = (
-        select(Task, Iteration.number)
-        .outerjoin(Iteration, Task.iteration_id == Iteration.id)
-        .where(Task.status == TaskStatus.PROPOSED.value)
-    )
-    if experiment_id is not None:
-        query = query.where(Task.experiment_id == experiment_id)
-    rows = session.execute(query.order_by(Task.id).limit(limit))
-    return [(task, number) for task, number in rows]
+# --- Until experimenter/daemon.py and experimenter/graph/nodes.py import the rooms --------
+# save_artifact, collected_steps, discard_collected_episodes, record_episode, record_metrics,
+# get_task, list_tasks, recent_rejections, record_decomposition and record_task live in the
+# rooms of their concepts (imported above); the daemon and the loop still ask for them here,
+# and for decomposition_of. New code imports them from where they live.
+
+
+def decomposition_of(session: Session, *, task_id: int) -> list[DecompositionStep]:
+    """The ordered subtasks of one task (``proposals.decomposition_steps``)."""
+    return decomposition_steps(session, task_ids=[task_id])[task_id]
+
+
+__all__ = [
+    "STALE_AFTER_S",
+    "collected_steps",
+    "count_iterations",
+    "create_experiment",
+    "current_iteration",
+    "decomposition_of",
+    "discard_collected_episodes",
+    "experiment_state",
+    "find_experiment",
+    "finish_iteration",
+    "get_experiment",
+    "get_task",
+    "heartbeat",
+    "latest_iterations",
+    "list_experiments",
+    "list_iterations",
+    "list_tasks",
+    "recent_rejections",
+    "record_decomposition",
+    "record_episode",
+    "record_metrics",
+    "record_task",
+    "save_artifact",
+    "set_experiment_status",
+    "start_iteration",
+    "update_experiment",
+]

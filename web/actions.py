@@ -10,9 +10,10 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from skills.goals import goal_payload, read_goal
-from storage import history, runs
-from storage.commands import enqueue_command
+from storage import runs
+from storage.commands import enqueue_command, list_commands
 from storage.enums import CommandKind, CommandStatus, ExperimentStatus, TaskStatus
+from storage.proposals import get_task
 from web.schemas import CommandPublic
 
 ACTOR = "dashboard"
@@ -36,12 +37,12 @@ def _check_steerable(session: Session, experiment_id: int) -> None:
 
 def review_task(session: Session, *, task_id: int, approve: bool, reason: str) -> CommandPublic:
     """Queue the approval or rejection of a waiting proposal, with the person's reason."""
-    task = runs.get_task(session, task_id=task_id)
+    task = get_task(session, task_id=task_id)
     if task.status != TaskStatus.PROPOSED.value:
         raise Conflict(f"task {task_id} is {task.status} already; only proposed tasks wait")
     if task.experiment_id is not None:
         _check_steerable(session, task.experiment_id)
-    pending = history.list_commands(
+    pending = list_commands(
         session, status=CommandStatus.PENDING.value, kinds=sorted(_REVIEWS), limit=1000
     )
     for cmd in pending:

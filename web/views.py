@@ -18,10 +18,17 @@ from skills.errors import SkillError
 from skills.plots import Curve
 from skills.schemas import SkillRef
 from skills.search import load_skills, search_ids
-from storage import history, runs
+from storage import runs
+from storage.artifacts import get_artifact
+from storage.commands import list_commands
+from storage.decisions import decision_kinds as recorded_kinds
+from storage.decisions import get_decision, images_of, list_decisions
 from storage.enums import CommandStatus, TaskStatus
-from storage.history import MAX_PAGE
+from storage.episodes import latest_episode
+from storage.metrics import downsampled_series, latest_metric, metric_names, metric_points
 from storage.models import Experiment, Iteration, Task
+from storage.pages import MAX_PAGE
+from storage.proposals import decomposition_steps, list_tasks
 from web.schemas import (
     BudgetUse,
     CommandPublic,
@@ -121,12 +128,12 @@ def experiments(
 ) -> Page[ExperimentSummary]:
     """A page of experiments, newest first, with their skills counted by status."""
     page, next_before = _page(
-        lambda n, b: history.list_experiments(session, limit=n, before_id=b),
+        lambda n, b: runs.list_experiments(session, newest_first=True, limit=n, before_id=b),
         limit=limit, before=before_id, cursor=lambda e: e.id,
     )  # fmt: skip
     ids = [e.id for e in page]
     counts = status_counts_by_experiment(session, experiment_ids=ids)
-    latest = history.latest_iterations(session, experiment_ids=ids)
+    latest = runs.latest_iterations(session, experiment_ids=ids)
     items = [_summary(e, counts[e.id], latest.get(e.id), alive_seconds) for e in page]
     return Page(items=items, next_before=next_before)
 
@@ -158,11 +165,11 @@ def experiment_overview(
     """The experiment page: status, budgets, timeline, skills in training, metrics."""
     exp = runs.get_experiment(session, experiment_id=experiment_id)
     counts = status_counts_by_experiment(session, experiment_ids=[exp.id])[exp.id]
-    its = history.list_iterations(session, experiment_id=exp.id, limit=iterations)
+    its = runs.list_iterations(session, experiment_id=exp.id, limit=iterations)
     training = list_skills(session, status="training", experiment_id=exp.id, limit=100)
     metrics = []
-    for name in history.metric_names(session, experiment_id=exp.id):
-        last = history.latest_metric(session, experiment_id=exp.id, name=name)
+    for name in metric_names(session, experiment_id=exp.id):
+        last = latest_metric(session, experiment_id=exp.id, name=name)
         metrics.append(
             MetricSeries(
                 name=name,
@@ -178,7 +185,7 @@ def experiment_overview(
         iterations=[_iteration(i) for i in its],
         training=training,
         metrics=metrics,
-        commands=_commands(history.list_commands(session, experiment_id=exp.id, limit=10)),
+        commands=_commands(list_commands(session, experiment_id=exp.id, limit=10)),
         curves_png=f"/experiments/{exp.id}/curves.png",
     )
 
@@ -189,7 +196,7 @@ def iterations(
     """A page of an experiment's iterations, newest first (cursor: the iteration number)."""
     runs.get_experiment(session, experiment_id=experiment_id)
     page, next_before = _page(
-        lambda n, b: history.list_iterations(
+        lambda n, b: runs.list_iterations(
             session, experiment_id=experiment_id, limit=n, before_number=b
         ),
         limit=limit, before=before, cursor=lambda i: i.number,
@@ -290,12 +297,12 @@ def skill_table(
 def skill(session: Session, *, skill_id: int) -> SkillPage:
     """The skill page: detail, the newest evaluation video, the curve's URL."""
     detail = skill_detail(session, skill_id=skill_id, evaluations=100)
-    episode = history.latest_episode(
+    episode = latest_episode(
         session, skill_id=skill_id, purpose="evaluate", with_video=True
-    ) or history.latest_episode(session, skill_id=skill_id, with_video=True)
+    ) or latest_episode(session, skill_id=skill_id, with_video=True)
     video = None
     if episode is not None and episode.video_sha256 is not None:
-        artifact = history.get_artifact(session, sha256=episode.video_sha256)
+        artifact = get_artifact(session, sha256=episode.video_sha256)
         if artifact is not None:
             video = VideoRef(
                 episode_id=episode.id, sha256=artifact.sha256, media_type=artifact.media_type,
@@ -305,7 +312,7 @@ def skill(session: Session, *, skill_id: int) -> SkillPage:
 
 
 def _pending_by_task(session: Session) -> dict[int, str]:
-    pending = history.list_commands(
+    pending = list_commands(
         session, status=CommandStatus.PENDING.value, kinds=("approve", "reject"), limit=1000
     )
     out: dict[int, str] = {}
@@ -317,7 +324,7 @@ def _pending_by_task(session: Session) -> dict[int, str]:
 
 
 def _tasks(session: Session, tasks: Sequence[Task], pending: dict[int, str]) -> list[TaskPublic]:
-    steps = history.decomposition_steps(session, task_ids=[t.id for t in tasks])
+    steps = decomposition_steps(session, task_ids=[t.id for t in tasks])
     skill_ids = {s.skill_id for rows in steps.values() for s in rows if s.skill_id is not None}
     known = load_skills(session, ids=sorted(skill_ids))
     out = []
@@ -369,8 +376,9 @@ def tasks(
         allowed = ", ".join(s.value for s in TaskStatus)
         raise SkillError(f"unknown task status {status!r}; allowed: {allowed}")
     page, next_before = _page(
-        lambda n, b: history.list_tasks(
-            session, experiment_id=experiment_id, status=status, limit=n, before_id=b
+        lambda n, b: list_tasks(
+            session, experiment_id=experiment_id, status=status, newest_first=True, limit=n,
+            before_id=b,
         ),
         limit=limit, before=before_id, cursor=lambda t: t.id,
     )  # fmt: skip
@@ -388,13 +396,13 @@ def decisions(
 ) -> Page[DecisionPublic]:
     """Planner calls newest first, filtered by kind and outcome."""
     page, next_before = _page(
-        lambda n, b: history.decision_page(
-            session, experiment_id=experiment_id, kind=kind, outcome=outcome, limit=n,
-            before_id=b,
+        lambda n, b: list_decisions(
+            session, experiment_id=experiment_id, kind=kind, outcome=outcome,
+            newest_first=True, limit=n, before_id=b,
         ),
         limit=limit, before=before_id, cursor=lambda d: d.id,
     )  # fmt: skip
-    images = history.images_of(session, decision_ids=[d.id for d in page])
+    images = images_of(session, decision_ids=[d.id for d in page])
     items = [
         DecisionPublic.model_validate(d).model_copy(update={"images": images[d.id]}) for d in page
     ]
@@ -403,14 +411,14 @@ def decisions(
 
 def decision(session: Session, *, decision_id: int) -> DecisionPublic:
     """One planner call in full, with its images."""
-    d = history.get_decision(session, decision_id=decision_id)
-    images = history.images_of(session, decision_ids=[d.id])[d.id]
+    d = get_decision(session, decision_id=decision_id)
+    images = images_of(session, decision_ids=[d.id])[d.id]
     return DecisionPublic.model_validate(d).model_copy(update={"images": images})
 
 
 def decision_kinds(session: Session) -> list[str]:
     """Kinds of planner call recorded (for the filter)."""
-    return history.decision_kinds(session)
+    return recorded_kinds(session)
 
 
 def commands(
@@ -426,7 +434,7 @@ def commands(
         allowed = ", ".join(s.value for s in CommandStatus)
         raise SkillError(f"unknown command status {status!r}; allowed: {allowed}")
     page, next_before = _page(
-        lambda n, b: history.list_commands(
+        lambda n, b: list_commands(
             session, experiment_id=experiment_id, status=status, limit=n, before_id=b
         ),
         limit=limit, before=before_id, cursor=lambda c: c.id,
@@ -439,7 +447,7 @@ def metric_series(
 ) -> list[tuple[int, float]]:
     """Points of a metric series in step order (a page after ``after_step``)."""
     runs.get_experiment(session, experiment_id=experiment_id)
-    return history.metric_points(
+    return metric_points(
         session, experiment_id=experiment_id, name=name, after_step=after_step, limit=limit
     )
 
@@ -449,13 +457,13 @@ def metric_chart_points(
 ) -> list[tuple[int, float]]:
     """A metric series reduced for a chart."""
     runs.get_experiment(session, experiment_id=experiment_id)
-    return history.downsampled_series(session, experiment_id=experiment_id, name=name)
+    return downsampled_series(session, experiment_id=experiment_id, name=name)
 
 
 def review_queue(session: Session, *, alive_seconds: float, limit: int) -> ReviewQueue:
     """Proposals waiting for a person, commands not yet taken, experiments to steer."""
-    waiting = history.list_tasks(session, status=TaskStatus.PROPOSED.value, limit=limit)
-    pending = history.list_commands(session, status=CommandStatus.PENDING.value, limit=limit)
+    waiting = list_tasks(session, status=TaskStatus.PROPOSED.value, newest_first=True, limit=limit)
+    pending = list_commands(session, status=CommandStatus.PENDING.value, limit=limit)
     return ReviewQueue(
         proposals=_tasks(session, waiting, _pending_by_task(session)),
         pending=_commands(pending),
@@ -467,7 +475,7 @@ def review_queue(session: Session, *, alive_seconds: float, limit: int) -> Revie
 
 def artifact(session: Session, *, sha256: str) -> tuple[str, str | None]:
     """The registered media type and name of an artifact; ``LookupError`` if unregistered."""
-    row = history.get_artifact(session, sha256=sha256)
+    row = get_artifact(session, sha256=sha256)
     if row is None:
         raise LookupError(f"no artifact {sha256} is registered")
     return row.media_type, row.name

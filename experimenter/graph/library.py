@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 import skills
 from controllers.layout import ObsLayout
 from controllers.skill_exec import PartSpec, seed_primitives
-from storage import runs
+from storage import proposals
 from tasks import TaskSpec
 
 
@@ -118,12 +118,13 @@ def accept_task(
     The task itself is always trained (the policy learns the task; its decomposition steers
     the data), whatever subtasks the planner listed.
     """
-    task = runs.get_task(session, task_id=task_id)
+    task = proposals.get_task(session, task_id=task_id)
     if task.status == "accepted":
         return []
-    runs.set_task_status(session, task_id=task_id, status="accepted", verdict=reason)
+    proposals.set_task_status(session, task_id=task_id, status="accepted", verdict=reason)
     started = []
-    ids = [st.skill_id for st in runs.decomposition_of(session, task_id=task_id)]
+    steps = proposals.decomposition_steps(session, task_ids=[task_id])[task_id]
+    ids = [st.skill_id for st in steps]
     if task.spec is not None:
         own = skills.find_skill(session, spec=task.spec, experiment_id=task.experiment_id)
         ids.insert(0, own.id if own is not None else None)
@@ -140,7 +141,7 @@ def accept_task(
 
 def reject_task(session: Session, *, task_id: int, reason: str) -> None:
     """Refuse a proposal (its skills stay proposed and are not trained)."""
-    runs.set_task_status(session, task_id=task_id, status="rejected", verdict=reason)
+    proposals.set_task_status(session, task_id=task_id, status="rejected", verdict=reason)
 
 
 def recipe(
@@ -164,7 +165,7 @@ def recipe(
     lineage = skills.lineage(session, skill_id=skill_id)
     if lineage.task is None:
         return None
-    steps = runs.decomposition_of(session, task_id=lineage.task.id)
+    steps = proposals.decomposition_steps(session, task_ids=[lineage.task.id])[lineage.task.id]
     if not steps or (len(steps) == 1 and not scripted):
         return None
     parts: list[PartSpec] = []

@@ -1,7 +1,8 @@
 """Response cache: the same question (prompt, images, schema, backend, model) is asked once.
 
-In memory by default; with a folder, each entry is a small JSON file written atomically, so
-a daemon resumed after a crash gets the answers it had paid for instead of paying again.
+In memory by default; with a folder, each entry is a small JSON file written atomically
+(``durable.atomic_write_bytes``), so a daemon resumed after a crash gets the answers it had
+paid for instead of paying again.
 Only valid answers are cached.
 """
 
@@ -9,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from durable import atomic_write_bytes
 from experimenter.planner.inputs import Image
 
 
@@ -60,11 +60,5 @@ class ResponseCache:
         if self.folder is None:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".part")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"response": response}, f)
-            os.replace(tmp, self.folder / f"{key}.json")
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        entry = json.dumps({"response": response}).encode("utf-8")
+        atomic_write_bytes(self.folder / f"{key}.json", entry)

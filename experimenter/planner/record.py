@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from experimenter.planner.budget import Spend
 from experimenter.planner.inputs import Image
-from storage import Database, runs
+from storage import Database, artifacts, decisions
 from storage.models import Decision, Experiment
 
 REPLAY_FORMAT = "experimenter-decisions"
@@ -132,7 +132,7 @@ class DatabaseRecorder:
             shas = []
             if self.db.artifacts is not None:
                 for im in decision.images:
-                    artifact = runs.save_artifact(
+                    artifact = artifacts.save_artifact(
                         s,
                         store=self.db.artifacts,
                         data=im.png,
@@ -140,7 +140,7 @@ class DatabaseRecorder:
                         name=im.name,
                     )
                     shas.append(artifact.sha256)
-            row = runs.record_decision(
+            row = decisions.record_decision(
                 s,
                 kind=decision.kind,
                 backend=decision.backend,
@@ -199,8 +199,8 @@ def export_decisions(db: Database, *, experiment_id: int | None = None) -> list[
     after: int | None = None
     with db.reader() as s:
         while True:
-            page = runs.list_decisions(
-                s, experiment_id=experiment_id, valid=True, after_id=after, limit=1000
+            page = decisions.list_decisions(
+                s, experiment_id=experiment_id, outcome="valid", after_id=after, limit=1000
             )
             for d in page:
                 if d.response is not None:

@@ -14,7 +14,7 @@ from daemon_helpers import db, env
 from sqlalchemy import update
 
 from experimenter.cli import main
-from storage import history, runs
+from storage import commands, proposals, runs
 from storage.models import Experiment
 
 REACH = {"stages": [{"all": [{"pred": "reach", "args": ["red"]}]}]}
@@ -33,7 +33,7 @@ def _seed(home: Path) -> dict[str, int]:
         it = runs.start_iteration(s, experiment_id=main_exp.id)  # number 2
 
         def task(exp: int, text: str, status: str = "proposed") -> int:
-            return runs.record_task(
+            return proposals.record_task(
                 s, spec=REACH, spec_hash=None, instruction=text, wording=f"{text}, please",
                 reason=f"because {text}", status=status, experiment_id=exp,
                 iteration_id=it.id if exp == main_exp.id else None,
@@ -52,7 +52,7 @@ def _seed(home: Path) -> dict[str, int]:
 def _commands(home: Path) -> list[tuple[str, dict[str, object]]]:
     d = db(home)
     with d.reader() as s:
-        out = [(c.kind, dict(c.payload)) for c in history.list_commands(s)]
+        out = [(c.kind, dict(c.payload)) for c in commands.list_commands(s)]
     d.dispose()
     return out
 

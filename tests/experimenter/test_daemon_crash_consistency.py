@@ -31,6 +31,7 @@ from experimenter.status import graph_position
 from skills.status import TRANSITIONS
 from storage import Database, runs
 from storage.enums import SkillStatus
+from storage.episodes import collected_steps, latest_checkpoint
 from storage.models import Episode, Evaluation, Iteration, Skill, SkillStatusChange
 
 pytestmark = pytest.mark.slow
@@ -148,7 +149,7 @@ def test_kill9_anywhere_then_everything_stored_agrees(
         """Episode rows committed past the learner's saved env steps (mid-collect)."""
         assert database is not None
         with database.reader() as s:
-            return runs.collected_steps(s, experiment_id=1) > saved_env_steps(home)
+            return collected_steps(s, experiment_id=1) > saved_env_steps(home)
 
     triggers: dict[str, tuple[Callable[[], bool], float, str]] = {
         # target: (when to aim, the most random delay after it, last node completed if hit)
@@ -199,8 +200,8 @@ def test_kill9_anywhere_then_everything_stored_agrees(
                 Episode.experiment_id == 1, Episode.purpose.like("collect%")
             )
         ).all()
-        collected = runs.collected_steps(s, experiment_id=1)
-        checkpoint = runs.latest_checkpoint(s, experiment_id=1)
+        collected = collected_steps(s, experiment_id=1)
+        checkpoint = latest_checkpoint(s, experiment_id=1)
         checkpoint_steps = checkpoint.env_steps if checkpoint is not None else None
         statuses = {k: v for k, v in s.execute(select(Skill.id, Skill.status))}
         changes = s.execute(

@@ -17,7 +17,7 @@ import pytest
 from daemon_helpers import SMALL, db, env
 
 from controllers.learner import Learner
-from storage import runs
+from storage import episodes, runs
 
 pytestmark = pytest.mark.slow
 
@@ -71,7 +71,7 @@ def test_a_full_disk_stops_cleanly_and_the_same_command_continues(tmp_path: Path
         exp = runs.get_experiment(s, experiment_id=1)
         assert exp.status == "failed" and "disk full" in (exp.stop_reason or "")
         # Iteration 2's rows were recorded; its data is not in the saved replay.
-        assert runs.collected_steps(s, experiment_id=1) == 2 * COLLECT
+        assert episodes.collected_steps(s, experiment_id=1) == 2 * COLLECT
 
     # A crash in the middle of a save would leave this behind; the restart removes it.
     stale = slots / ("b" if before == "a" else "a") / "learner.pt.tmp"
@@ -83,7 +83,7 @@ def test_a_full_disk_stops_cleanly_and_the_same_command_continues(tmp_path: Path
     with database.reader() as s:
         exp = runs.get_experiment(s, experiment_id=1)
         status, used = exp.status, exp.env_steps_used
-        collected = runs.collected_steps(s, experiment_id=1)
+        collected = episodes.collected_steps(s, experiment_id=1)
         iterations = runs.count_iterations(s, experiment_id=1)
     database.dispose()
     learner = Learner.load(slots / current(slots))

@@ -22,7 +22,7 @@ from experimenter.learner_store import LearnerStore
 from experimenter.planner import DatabaseRecorder, Planner, PlannerSettings, ProposeInput
 from experimenter.planner.prompts import render_propose
 from skills.goals import goal_payload, read_goal
-from storage import Database, commands, history, runs
+from storage import Database, commands, runs
 from tasks import Goal
 
 GREEN = {"stages": [{"all": [{"pred": "reach", "args": ["green"]}]}], "constraints": []}
@@ -94,7 +94,7 @@ def test_a_goal_command_is_acted_on_as_the_dashboard_read_it(
         )
     assert d._control() == ["goal"]
     with sqlite_db.reader() as s:
-        (cmd,) = history.list_commands(s)
+        (cmd,) = commands.list_commands(s)
         assert cmd.error is None and cmd.result == {"goal": "the green one, please"}
         exp = runs.get_experiment(s, experiment_id=d.experiment_id)
         assert exp.goal == "the green one, please" and exp.goal_spec == GREEN
@@ -116,7 +116,7 @@ def test_a_goal_command_without_the_goal_as_read_is_refused(
         )  # fmt: skip
     assert d._control() == ["goal"]
     with sqlite_db.reader() as s:
-        (cmd,) = history.list_commands(s)
+        (cmd,) = commands.list_commands(s)
         assert cmd.error is not None and "spec" in cmd.error
         assert runs.get_experiment(s, experiment_id=d.experiment_id).goal == "reach the red block"
     assert d.settings.goal == before and ctx.settings.goal == before

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 import skills
 from experimenter.cli import main
-from storage import open_database, runs
+from storage import decisions, episodes, open_database, runs
 from storage.models import SkillStatusChange
 
 pytestmark = pytest.mark.slow
@@ -63,15 +63,15 @@ def test_offline_run_learns_reach_and_records_everything(tmp_path: Path, capsys)
         assert "measured" in promoted.reason  # the numbers are quoted with the verdict
         detail = skills.skill_detail(s, skill_id=reach.id, evaluations=100)
         assert len(detail.evaluations) >= 2
-        kinds = {d.kind for d in runs.list_decisions(s, experiment_id=exp.id)}
+        kinds = {d.kind for d in decisions.list_decisions(s, experiment_id=exp.id)}
         assert kinds == {"analyze", "propose", "decompose"}
         iterations = runs.count_iterations(s, experiment_id=exp.id)
         assert iterations == len(detail.evaluations)  # one evaluation per iteration
-        assert runs.latest_checkpoint(s, experiment_id=exp.id) is not None
+        assert episodes.latest_checkpoint(s, experiment_id=exp.id) is not None
         # Every second iteration leaves a video of the skill for the dashboard.
-        videos = runs.count_episodes(s, experiment_id=exp.id, purpose="evaluate")
+        videos = episodes.count_episodes(s, experiment_id=exp.id, purpose="evaluate")
         assert videos == iterations // 2
-        collected = runs.count_episodes(s, experiment_id=exp.id) - videos
+        collected = episodes.count_episodes(s, experiment_id=exp.id) - videos
         assert collected * 40 == exp.env_steps_used  # every collected episode recorded
     db.dispose()
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from controllers.learner import Learner
 from experimenter.status import graph_position
 from storage import runs
+from storage.episodes import count_episodes, latest_checkpoint
 from storage.models import Evaluation, Iteration
 
 pytestmark = pytest.mark.slow
@@ -80,8 +81,8 @@ def test_kill_in_train_then_term_in_collect_then_finish(tmp_path: Path) -> None:
         numbers = list(s.scalars(select(Iteration.number).order_by(Iteration.number)))
         unfinished = s.scalar(select(func.count()).where(Iteration.finished_at.is_(None)))
         evals = s.execute(select(Evaluation.skill_id, Evaluation.iteration_id)).all()
-        episodes = runs.count_episodes(s, experiment_id=1)
-        checkpoint = runs.latest_checkpoint(s, experiment_id=1)
+        episodes = count_episodes(s, experiment_id=1)
+        checkpoint = latest_checkpoint(s, experiment_id=1)
         checkpoint_steps = checkpoint.env_steps if checkpoint is not None else None
     n = len(numbers)
     assert numbers == list(range(1, n + 1)) and unfinished == 0  # no iteration twice

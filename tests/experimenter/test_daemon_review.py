@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from experimenter.status import graph_position
 from skills.goals import goal_payload, read_goal
-from storage import commands, runs
+from storage import commands, decisions, episodes, proposals, runs
 from storage.models import SkillStatusChange
 
 pytestmark = pytest.mark.slow
@@ -31,14 +31,14 @@ def test_review_approve_pause_resume_stop(tmp_path: Path) -> None:
 
     def waiting() -> list[int]:
         with database.reader() as s:
-            return [t.id for t in runs.list_tasks(s, experiment_id=1, status="proposed")]
+            return [t.id for t in proposals.list_tasks(s, experiment_id=1, status="proposed")]
 
     wait_for(lambda: bool(waiting()), 60, proc)
     wait_for(lambda: graph_position(database, home, 1).get("node") == "decompose", 60, proc)
     (task_id,) = waiting()
     # Nothing trains while the proposal waits.
     with database.reader() as s:
-        assert runs.count_episodes(s, experiment_id=1) == 0
+        assert episodes.count_episodes(s, experiment_id=1) == 0
     sent = cli(home, "approve", str(task_id), "--reason", "looks right")
     assert sent.returncode == 0, sent.stderr
     wait_for(lambda: graph_position(database, home, 1).get("node") == "evaluate", 120, proc)
@@ -71,7 +71,7 @@ def test_review_approve_pause_resume_stop(tmp_path: Path) -> None:
     assert "stopped: stop command" in out
 
     with database.reader() as s:
-        task = runs.get_task(s, task_id=task_id)
+        task = proposals.get_task(s, task_id=task_id)
         assert task.status == "accepted" and "approved by person: looks right" in task.verdict
         changes = list(
             s.scalars(select(SkillStatusChange).where(SkillStatusChange.to_status == "training"))
@@ -94,7 +94,7 @@ def test_spent_planner_budget_finishes_the_experiment(tmp_path: Path, monkeypatc
     database = db(home)
     with database.reader() as s:
         assert runs.get_experiment(s, experiment_id=1).status == "finished"
-        (refused,) = runs.list_decisions(s, experiment_id=1)
+        (refused,) = decisions.list_decisions(s, experiment_id=1)
         assert refused.kind == "propose" and "budget spent" in (refused.error or "")
     assert graph_position(database, home, 1)["stop_reason"].startswith("planner call budget")
     database.dispose()

@@ -28,7 +28,9 @@ from experimenter.learner_store import LearnerStore
 from experimenter.planner import DatabaseRecorder, Planner, PlannerSettings
 from experimenter.status import experiment_status
 from storage import Database, runs
+from storage.episodes import record_episode
 from storage.models import Decision
+from storage.proposals import decomposition_steps, list_tasks, record_decomposition, record_task
 
 
 def spec(*atoms: tuple[Any, ...], **params: float) -> dict[str, Any]:
@@ -86,7 +88,7 @@ def prompts(fake: FakeServer, marker: str) -> list[str]:
 
 def task_rows(db: Database, experiment_id: int) -> list[tuple[str, str | None, str | None]]:
     with db.reader() as s:
-        rows = runs.list_tasks(s, experiment_id=experiment_id)
+        rows = list_tasks(s, experiment_id=experiment_id)
         return [(t.status, t.wording, t.verdict) for t in rows]
 
 
@@ -152,7 +154,7 @@ def test_an_accepted_task_is_trained_whatever_its_decomposition_lists(
     with sqlite_db.reader() as s:
         own = skills.find_skill(s, spec=REACH, experiment_id=ctx.experiment_id)
         grasp = skills.find_skill(s, spec=GRASP, experiment_id=ctx.experiment_id)
-        [task] = runs.list_tasks(s, experiment_id=ctx.experiment_id)
+        [task] = list_tasks(s, experiment_id=ctx.experiment_id)
         assert task.status == "accepted"
     assert own is not None and own.status == "training"
     assert grasp is not None and grasp.status == "training"
@@ -203,7 +205,7 @@ def test_subtasks_are_matched_by_scored_retrieval_from_a_bounded_library(
     listed = prompt.split("Library (instruction, status, success rate):")[1]
     assert 0 < listed.count("\\n- ") + 1 <= PROMPT_LIBRARY
     with sqlite_db.reader() as s:
-        steps = runs.decomposition_of(s, task_id=new[0])
+        steps = decomposition_steps(s, task_ids=[new[0]])[new[0]]
         s.expunge_all()  # plain values from here on
     assert steps[0].skill_id == exact.id and steps[0].matched_existing
     assert steps[1].skill_id == exact.id and steps[1].matched_existing
@@ -266,7 +268,7 @@ def test_patience_counts_the_env_steps_collected_for_the_skill_itself(
         with sqlite_db.session() as s:
             for skill_id in (k.id, None):
                 for _ in range(10):
-                    runs.record_episode(
+                    record_episode(
                         s, steps=100, total_return=0.0, success=False, purpose="collect:policy",
                         skill_id=skill_id, experiment_id=ctx.experiment_id, env_step=env_step,
                     )  # fmt: skip
@@ -491,11 +493,11 @@ def test_a_composite_of_learned_skills_runs_its_parts_for_data(
             s, spec=spec(("lifted", "red"), ("grasped", "red")), kind="composite",
             components=[grasp.id, lift.id], experiment_id=ctx.experiment_id,
         )  # fmt: skip
-        task = runs.record_task(
+        task = record_task(
             s, spec=stack, spec_hash=None, instruction="stack", experiment_id=ctx.experiment_id
         )
         own = skills.add_skill(s, spec=stack, experiment_id=ctx.experiment_id, task_id=task.id)
-        runs.record_decomposition(s, task_id=task.id, steps=[
+        record_decomposition(s, task_id=task.id, steps=[
             {"spec": skills.skill_specs(s, skill_ids=[both.id])[both.id], "skill_id": both.id,
              "instruction": both.instruction},
             {"spec": stack, "skill_id": own.id, "instruction": own.instruction},
@@ -534,11 +536,11 @@ def test_a_failed_step_of_a_decomposition_runs_as_its_primitives(
         above = skills.add_skill(s, spec=above_spec, experiment_id=ctx.experiment_id)
         skills.set_status(s, skill_id=above.id, status="training", decided_by="planner", reason="")
         skills.set_status(s, skill_id=above.id, status="failed", decided_by="planner", reason="")
-        task = runs.record_task(
+        task = record_task(
             s, spec=stack, spec_hash=None, instruction="stack", experiment_id=ctx.experiment_id
         )
         own = skills.add_skill(s, spec=stack, experiment_id=ctx.experiment_id, task_id=task.id)
-        runs.record_decomposition(s, task_id=task.id, steps=[
+        record_decomposition(s, task_id=task.id, steps=[
             {"spec": GRASP, "skill_id": grasp.id, "instruction": grasp.instruction},
             {"spec": above_spec, "skill_id": above.id, "instruction": above.instruction},
             {"spec": stack, "skill_id": own.id, "instruction": own.instruction},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from storage import Database, runs
+from storage import Database, artifacts, decisions, episodes, metrics, proposals, runs
 from storage.models import DecisionImage, DecompositionStep, Experiment
 
 
@@ -19,34 +19,39 @@ def test_an_experiment_records_iterations_metrics_decisions_and_checkpoints(
             budgets={"env_steps": 1_000_000},
         )  # fmt: skip
         it = runs.start_iteration(s, experiment_id=exp.id)
-        runs.record_metrics(s, experiment_id=exp.id, step=100, values={"loss": 1.5, "ret": 0.1})
-        runs.record_metrics(s, experiment_id=exp.id, step=200, values={"loss": 0.9})
-        png = runs.save_artifact(s, store=db.artifacts, data=b"png", media_type="image/png")
-        assert runs.save_artifact(s, store=db.artifacts, data=b"png").sha256 == png.sha256
-        decision = runs.record_decision(
+        metrics.record_metrics(s, experiment_id=exp.id, step=100, values={"loss": 1.5, "ret": 0.1})
+        metrics.record_metrics(s, experiment_id=exp.id, step=200, values={"loss": 0.9})
+        png = artifacts.save_artifact(s, store=db.artifacts, data=b"png", media_type="image/png")
+        assert artifacts.save_artifact(s, store=db.artifacts, data=b"png").sha256 == png.sha256
+        decision = decisions.record_decision(
             s, kind="analyze", backend="offline", prompt="how is it going?", response="{}",
             valid=True, tokens_in=10, tokens_out=3, images=[png.sha256], experiment_id=exp.id,
             iteration_id=it.id,
         )  # fmt: skip
-        task = runs.record_task(
+        task = proposals.record_task(
             s, spec={"stages": []}, spec_hash=None, instruction="stack", reason="the goal",
             decision_id=decision.id, experiment_id=exp.id,
         )  # fmt: skip
-        runs.record_decomposition(
+        proposals.record_decomposition(
             s, task_id=task.id,
             steps=[{"spec": {}, "instruction": "grasp the red block", "matched_existing": True},
                    {"spec": {}, "instruction": "stack the red block on the blue block"}],
         )  # fmt: skip
-        runs.set_task_status(s, task_id=task.id, status="accepted")
-        ckpt = runs.save_artifact(s, store=db.artifacts, data=b"weights")
-        runs.record_checkpoint(s, experiment_id=exp.id, artifact_sha256=ckpt.sha256, env_steps=200)
-        runs.record_episode(s, steps=50, total_return=3.2, success=True, experiment_id=exp.id)
+        proposals.set_task_status(s, task_id=task.id, status="accepted")
+        ckpt = artifacts.save_artifact(s, store=db.artifacts, data=b"weights")
+        episodes.record_checkpoint(
+            s, experiment_id=exp.id, artifact_sha256=ckpt.sha256, env_steps=200
+        )
+        episodes.record_episode(s, steps=50, total_return=3.2, success=True, experiment_id=exp.id)
         runs.finish_iteration(s, iteration_id=it.id, env_steps=200, summary={"learned": 0})
         runs.heartbeat(s, experiment_id=exp.id, env_steps=200, dollars=0.01)
         assert runs.start_iteration(s, experiment_id=exp.id).number == 2
     with db.reader() as s:
-        assert runs.metric_series(s, experiment_id=exp.id, name="loss") == [(100, 1.5), (200, 0.9)]
-        latest = runs.latest_checkpoint(s, experiment_id=exp.id)
+        assert metrics.metric_points(s, experiment_id=exp.id, name="loss") == [
+            (100, 1.5),
+            (200, 0.9),
+        ]
+        latest = episodes.latest_checkpoint(s, experiment_id=exp.id)
         assert latest is not None and db.artifacts.get(latest.artifact_sha256) == b"weights"
         got = s.get(Experiment, exp.id)
         assert got is not None and got.env_steps_used == 200 and got.heartbeat_at is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import skills
-from storage import Database, runs
+from storage import Database, episodes, proposals, runs
 
 
 def test_restart_finds_the_experiment_and_continues_its_open_iteration(db: Database) -> None:
@@ -38,23 +38,32 @@ def test_tasks_by_iteration_and_status_with_their_decomposition(db: Database) ->
     with db.session() as s:
         exp = runs.create_experiment(s, name="e2", planner_backend="offline")
         it = runs.start_iteration(s, experiment_id=exp.id)
-        a = runs.record_task(
+        a = proposals.record_task(
             s, spec=None, spec_hash=None, instruction="a", experiment_id=exp.id, iteration_id=it.id
         )
-        b = runs.record_task(s, spec=None, spec_hash=None, instruction="b", experiment_id=exp.id)
-        runs.set_task_status(s, task_id=b.id, status="rejected", verdict="no")
-        runs.record_decomposition(
+        b = proposals.record_task(
+            s, spec=None, spec_hash=None, instruction="b", experiment_id=exp.id
+        )
+        proposals.set_task_status(s, task_id=b.id, status="rejected", verdict="no")
+        proposals.record_decomposition(
             s,
             task_id=a.id,
             steps=[{"spec": {}, "instruction": "x"}, {"spec": {}, "instruction": "y"}],
         )
     with db.reader() as s:
-        assert [t.id for t in runs.list_tasks(s, iteration_id=it.id)] == [a.id]
-        assert [t.id for t in runs.list_tasks(s, experiment_id=exp.id, status="rejected")] == [b.id]
-        assert [t.id for t in runs.list_tasks(s, status=["proposed", "rejected"])] == [a.id, b.id]
-        assert [st.instruction for st in runs.decomposition_of(s, task_id=a.id)] == ["x", "y"]
-        assert runs.get_task(s, task_id=a.id).instruction == "a"
-        assert runs.count_episodes(s, experiment_id=exp.id) == 0
+        assert [t.id for t in proposals.list_tasks(s, iteration_id=it.id)] == [a.id]
+        assert [t.id for t in proposals.list_tasks(s, experiment_id=exp.id, status="rejected")] == [
+            b.id
+        ]
+        assert [t.id for t in proposals.list_tasks(s, status=["proposed", "rejected"])] == [
+            a.id,
+            b.id,
+        ]
+        assert [
+            st.instruction for st in proposals.decomposition_steps(s, task_ids=[a.id])[a.id]
+        ] == ["x", "y"]
+        assert proposals.get_task(s, task_id=a.id).instruction == "a"
+        assert episodes.count_episodes(s, experiment_id=exp.id) == 0
 
 
 def test_evaluations_of_an_iteration_by_skill(db: Database) -> None:

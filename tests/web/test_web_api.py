@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from web_seed import Seeded, seed
 
 import skills
-from storage import Database, history
+from storage import Database, commands
 
 
 def test_experiments_list_their_skills_budgets_and_where_they_are(
@@ -175,7 +175,7 @@ def test_review_commands_reach_the_database(
     )
     assert ended.status_code == 409 and "finished" in ended.json()["detail"]
     with db.reader() as s:
-        queued = history.list_commands(s, status="pending")
+        queued = commands.list_commands(s, status="pending")
         assert [(c.kind, c.created_by) for c in reversed(queued)] == [
             ("approve", "dashboard"), ("reject", "dashboard"), ("goal", "dashboard"),
             ("pause", "dashboard"), ("resume", "dashboard"), ("stop", "dashboard"),

@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_play
 from pydantic import SecretStr
 from web_seed import Seeded
 
-from storage import Database, history, runs
+from storage import Database, commands, runs
 from storage.database import ARTIFACTS_DIR, DB_FILE
 from web.app import create_app
 from web.config import WebSettings
@@ -168,7 +168,7 @@ def test_approve_a_proposal_and_the_command_reaches_the_database(
     expect(page.locator(f"#proposal-{waiting} .pending")).to_contain_text("approve queued")
     shot(page, "review")
     with dashboard.db.reader() as s:
-        [cmd] = [c for c in history.list_commands(s, status="pending") if c.kind == "approve"]
+        [cmd] = [c for c in commands.list_commands(s, status="pending") if c.kind == "approve"]
         assert cmd.payload == {
             "task_id": waiting,
             "reason": "the two-block stack is nearly learned",

@@ -7,7 +7,7 @@ import re
 from fastapi.testclient import TestClient
 from web_seed import Seeded
 
-from storage import Database, history
+from storage import Database, commands
 from web.security import COOKIE
 
 
@@ -74,7 +74,7 @@ def test_forms_need_the_cookie_the_csrf_token_and_our_origin(
     )
     assert foreign.status_code == 403
     with db.reader() as s:
-        assert history.list_commands(s, status="pending") == []
+        assert commands.list_commands(s, status="pending") == []
     ok = client.post(
         url,
         data={"csrf": csrf, "reason": "next rung"},
@@ -85,7 +85,7 @@ def test_forms_need_the_cookie_the_csrf_token_and_our_origin(
     page = client.get(ok.headers["location"]).text
     assert "Approval queued" in page and "approve queued" in page
     with db.reader() as s:
-        [cmd] = history.list_commands(s, status="pending")
+        [cmd] = commands.list_commands(s, status="pending")
         assert (cmd.kind, cmd.payload, cmd.created_by) == (
             "approve",
             {"task_id": ids.waiting[0], "reason": "next rung", "actor": "dashboard"},

@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 
 import skills
 from skills.plots import Curve, learning_curves_png
-from storage import Database, runs
+from storage import Database, artifacts, decisions, episodes, metrics, proposals, runs
 from storage.commands import claim_command, enqueue_command, finish_command
 
 
@@ -112,7 +112,7 @@ def seed(db: Database) -> Seeded:
             else:
                 it.summary = {"node": "collect"}
         for step in range(0, 200):
-            runs.record_metrics(
+            metrics.record_metrics(
                 s, experiment_id=run.id, step=step * 3_200,
                 values={"critic_loss": 2.0 / (1 + step / 20), "alpha": 0.2 * 0.99**step,
                         "return": min(1.0, step / 150)},
@@ -123,15 +123,15 @@ def seed(db: Database) -> Seeded:
             Curve("4: lift the red block", [50_000, 100_000, 150_000], [0.1, 0.45, 0.7]),
             Curve("7: hold the red block above the blue block", [100_000, 150_000], [0.05, 0.2]),
         ]
-        png_curves = runs.save_artifact(
+        png_curves = artifacts.save_artifact(
             s, store=db.artifacts, data=learning_curves_png(curves, threshold=0.8),
             media_type="image/png", name="learning_curves.png",
         )  # fmt: skip
-        png_scene = runs.save_artifact(
+        png_scene = artifacts.save_artifact(
             s, store=db.artifacts, data=scene_png(), media_type="image/png", name="scene.png"
         )
         out.images = [png_curves.sha256, png_scene.sha256]
-        analyze = runs.record_decision(
+        analyze = decisions.record_decision(
             s, kind="analyze", backend="gemini", model="gemini-2.5-flash",
             prompt="You are running a robot-learning experiment. Judge each skill in training:\n"
             "- 4: lift the red block (success 10%, 45%, 70%)\n- 7: hold the red block above ...",
@@ -140,32 +140,32 @@ def seed(db: Database) -> Seeded:
             valid=True, tokens_in=1132, tokens_out=160, dollars=0.0007, latency_s=2.31,
             images=out.images, experiment_id=run.id, iteration_id=iteration_ids[-1],
         )  # fmt: skip
-        propose = runs.record_decision(
+        propose = decisions.record_decision(
             s, kind="propose", backend="gemini", model="gemini-2.5-flash",
             prompt="Propose up to 3 new tasks for the robot. Library: reach, grasp, lift red ...",
             response='{"tasks": [...]}', parsed={"tasks": [{"wording": "stack red on blue"}]},
             valid=True, tokens_in=2824, tokens_out=240, dollars=0.0015, latency_s=3.9,
             images=[png_scene.sha256], experiment_id=run.id, iteration_id=iteration_ids[-1],
         )  # fmt: skip
-        decompose = runs.record_decision(
+        decompose = decisions.record_decision(
             s, kind="decompose", backend="gemini", model="gemini-2.5-flash",
             prompt="Decompose: stack the red block on the blue block", response="{...}",
             parsed={"subtasks": 3}, valid=True, tokens_in=2492, tokens_out=320, dollars=0.0016,
             latency_s=4.2, experiment_id=run.id,
         )  # fmt: skip
-        invalid = runs.record_decision(
+        invalid = decisions.record_decision(
             s, kind="propose", backend="gemini", model="gemini-2.5-flash",
             prompt="Propose up to 3 new tasks ...", response="Sure! Here are some tasks: ...",
             valid=False, tokens_in=2800, tokens_out=90, dollars=0.001, latency_s=2.0,
             experiment_id=run.id,
         )  # fmt: skip
-        failed = runs.record_decision(
+        failed = decisions.record_decision(
             s, kind="analyze", backend="gemini", model="gemini-2.5-flash",
             prompt="Judge each skill in training ...", valid=False,
             error="429 RESOURCE_EXHAUSTED after 3 retries; the offline rules answered instead",
             latency_s=7.5, experiment_id=run.id,
         )  # fmt: skip
-        cached = runs.record_decision(
+        cached = decisions.record_decision(
             s, kind="analyze", backend="gemini", model="gemini-2.5-flash",
             prompt="Judge each skill in training ...", response="{}", parsed={"skills": []},
             valid=True, cache_hit=True, experiment_id=run.id,
@@ -185,7 +185,7 @@ def seed(db: Database) -> Seeded:
             s, spec=GRASP, kind="primitive", primitive="grasp", primitive_args={"obj": "red"},
             status="learned", decided_by="person", actor="seed", reason="scripted primitive",
         ).id  # fmt: skip
-        accepted = runs.record_task(
+        accepted = proposals.record_task(
             s, spec=STACK, spec_hash=None, instruction="put the red block on the blue block",
             wording="stack red on blue", reason="the goal; grasping and lifting are learned",
             status="accepted", decision_id=propose.id, experiment_id=run.id,
@@ -249,7 +249,7 @@ def seed(db: Database) -> Seeded:
         skills.set_status(s, skill_id=k["release"], status="failed", decided_by="planner",
                           reason="no progress")  # fmt: skip
 
-        runs.record_decomposition(
+        proposals.record_decomposition(
             s, task_id=accepted.id,
             steps=[
                 {"spec": GRASP, "instruction": "grasp the red block", "skill_id": k["grasp"],
@@ -260,12 +260,12 @@ def seed(db: Database) -> Seeded:
                  "skill_id": k["stack"], "matched_existing": False},
             ],
         )  # fmt: skip
-        runs.record_task(
+        proposals.record_task(
             s, spec=LEFT, spec_hash=None, instruction="put the green block left of the red block",
             reason="spatial relations next", status="duplicate",
             verdict="the library has it already: skill left", experiment_id=run.id,
         )  # fmt: skip
-        runs.record_task(
+        proposals.record_task(
             s, spec=None, spec_hash=None, instruction=None, wording="juggle the blocks",
             reason="fun", status="invalid", verdict="unknown predicate 'juggle'",
             experiment_id=run.id, decision_id=invalid.id,
@@ -276,13 +276,13 @@ def seed(db: Database) -> Seeded:
             (BEHIND, "put the blue block behind the green block", "blue behind green",
              "spatial relations are learned quickly"),
         ]:  # fmt: skip
-            task = runs.record_task(
+            task = proposals.record_task(
                 s, spec=spec, spec_hash=None, instruction=instruction, wording=wording,
                 reason=reason, decision_id=propose.id, experiment_id=run.id,
                 iteration_id=iteration_ids[-1],
             )  # fmt: skip
             out.waiting.append(task.id)
-        runs.record_decomposition(
+        proposals.record_decomposition(
             s, task_id=out.waiting[0],
             steps=[
                 {"spec": STACK, "instruction": "put the red block on the blue block",
@@ -292,11 +292,11 @@ def seed(db: Database) -> Seeded:
             ],
         )  # fmt: skip
 
-        video = runs.save_artifact(
+        video = artifacts.save_artifact(
             s, store=db.artifacts, data=rollout_gif(), media_type="image/gif", name="lift.gif"
         )
         out.video = video.sha256
-        runs.record_episode(
+        episodes.record_episode(
             s, steps=60, total_return=41.0, success=True, purpose="evaluate", seed=3,
             skill_id=k["lift"], video_sha256=video.sha256, experiment_id=run.id,
         )  # fmt: skip

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from skills.browse import PREDICATE_NAMES
+from storage.decisions import OUTCOMES
 from storage.enums import SkillKind, SkillStatus, TaskStatus
-from storage.history import OUTCOMES
 from web import views
 from web.deps import (
     Before,

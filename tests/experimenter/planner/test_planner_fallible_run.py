@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # daemon_helpers
 from daemon_helpers import SMALL, db, start
 
 import skills
-from storage import runs
+from storage import proposals, runs
 from storage.models import Decision, SkillStatusChange
 
 pytestmark = pytest.mark.slow
@@ -59,7 +59,7 @@ def test_a_run_under_a_fallible_model_reaches_its_budget_and_learns_honestly(
     database = db(home)
     try:
         with database.reader() as s:
-            tasks = runs.list_tasks(s, experiment_id=1)
+            tasks = proposals.list_tasks(s, experiment_id=1)
             decisions = list(s.scalars(select(Decision).order_by(Decision.id)))
             calls = [
                 (d.backend, d.kind, d.error or "", d.cache_hit, d.dollars, d.valid)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from experimenter.planner import DatabaseRecorder, Image, Planner, PlannerSettings
 from storage import Database, runs
+from storage.decisions import images_of
 from storage.models import Decision
 
 __all__ = ["pictures"]  # the fixture, imported for pytest
@@ -78,7 +79,7 @@ def test_a_valid_answer_arrives_typed_with_images_schema_and_cost(
     assert row.tokens_out == 150 and row.dollars == pytest.approx(answer.dollars)
     assert row.parsed is not None and row.parsed["judgements"][1]["verdict"] == "improving"
     with sqlite_db.reader() as s:
-        shas = runs.decision_images(s, decision_id=row.id)
+        shas = images_of(s, decision_ids=[row.id])[row.id]
     assert shas == [p.sha256 for p in pictures]
     assert sqlite_db.artifacts is not None and sqlite_db.artifacts.get(shas[0]) == pictures[0].png
 
