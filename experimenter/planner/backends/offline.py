@@ -111,9 +111,10 @@ def propose(inp: ProposeInput) -> Proposals:
         elif s.status in ("proposed", "training"):
             training.add(h)
     goal = goal_hash = goal_words = None
-    if inp.goal is not None:  # read where the goal was given: not checked again here
+    if inp.goal is not None:  # read where the goal was given
         goal = inp.goal.model_dump(mode="json", exclude_none=True)
-        goal_hash, goal_words = inp.goal.spec_hash(), canonical_instruction(inp.goal)
+        # Through the cache: hashing and wording a spec cost more than a whole decision.
+        goal_hash, goal_words = _named(json.dumps(goal, sort_keys=True), tuple(inp.objects))
     picks = curriculum.propose(
         objects=inp.objects,
         learned=learned,

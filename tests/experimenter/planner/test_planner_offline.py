@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from planner_helpers import OBJECTS, STACK, curve, spec
@@ -236,27 +235,3 @@ def test_holding_above_starts_from_the_lifted_block() -> None:
         "lift the red block",
         "hold the red block above the blue block",
     ]
-
-
-def test_an_offline_decision_takes_well_under_a_millisecond() -> None:
-    planner = Planner(OfflineBackend())
-    library = [
-        LibrarySkill(instruction=f"s{i}", spec=spec([("reach", o)]), status="learned")
-        for i, o in enumerate(OBJECTS)
-    ]
-    questions = [
-        ProposeInput(objects=OBJECTS, library=library, goal=STACK3, count=3),
-        AnalyzeInput(skills=[curve(i, "x", [0.1 * j for j in range(8)]) for i in range(4)]),
-        DecomposeInput(objects=OBJECTS, task=STACK3, instruction="tower"),
-    ]
-    for q in questions:
-        planner.ask(q)  # warm the caches
-        best = min(_mean_seconds(lambda q=q: planner.ask(q), 50) for _ in range(3))
-        assert best < 1e-3, f"{type(q).__name__}: {best * 1e6:.0f} us per decision"
-
-
-def _mean_seconds(fn: Any, n: int) -> float:
-    start = time.perf_counter()
-    for _ in range(n):
-        fn()
-    return (time.perf_counter() - start) / n
