@@ -37,7 +37,7 @@ from experimenter.planner import (
     PlannerSettings,
     PlannerStopped,
 )
-from storage import Database, commands, runs
+from storage import Database, commands, proposals, runs
 
 if TYPE_CHECKING:
     from experimenter.graph.context import Context
@@ -206,7 +206,7 @@ class Daemon:
             return self._set_goal(s, payload)
         task_id = int(payload.get("task_id", -1))
         try:
-            task = runs.get_task(s, task_id=task_id)
+            task = proposals.get_task(s, task_id=task_id)
         except LookupError as e:
             return {}, str(e)
         if task.experiment_id != self.experiment_id or task.status != "proposed":
@@ -427,7 +427,7 @@ class Daemon:
         while not self.should_stop():
             self._control(CONTROL + REVIEW)
             with self.db.reader() as s:
-                waiting = runs.list_tasks(
+                waiting = proposals.list_tasks(
                     s, experiment_id=self.experiment_id, status="proposed", limit=10_000
                 )
             if not waiting:

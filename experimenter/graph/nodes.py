@@ -1,5 +1,5 @@
 """The loop's nodes: each reads the state and the library, does one step, returns a
-partial update. Data access goes through ``skills`` / ``storage.runs`` (no SQL here).
+partial update. Data access goes through ``skills`` / ``storage`` (no SQL here).
 
 Every node can be run again after a crash without doing its work twice: iterations are
 reopened rather than renumbered, proposals and decompositions of the current iteration are
@@ -37,7 +37,7 @@ from experimenter.planner import (
 )
 from experimenter.planner.plots import curves_image, skill_progress
 from experimenter.planner.proposals import AcceptedTask
-from storage import runs
+from storage import artifacts, episodes, metrics, proposals, runs
 from tasks import TaskSpec
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ def analyze(ctx: Context, state: LoopState) -> Update:
             # Patience counts the skill's own data: with K skills in training each gets
             # about 1/K of the collection, and a rung that trains beside another must not
             # be failed on half the experience it would have had alone.
-            own = runs.collected_steps(
+            own = episodes.collected_steps(
                 s, experiment_id=ctx.experiment_id, skill_id=p.skill_id, from_env_step=since
             )
             numbers = (
@@ -170,7 +170,7 @@ def analyze(ctx: Context, state: LoopState) -> Update:
                     f"of its own data ({state.env_steps - since} in all)",
                     decision_id=answer.decision_id,
                 )  # fmt: skip
-        runs.record_metrics(
+        metrics.record_metrics(
             s, experiment_id=ctx.experiment_id, iteration_id=state.iteration_id,
             step=state.env_steps, values={"analyze_agreement": agree / len(progress)},
         )  # fmt: skip
@@ -250,7 +250,7 @@ def _nearest_library(ctx: Context, s: Any, spec: dict[str, Any]) -> list[Library
 def propose(ctx: Context, state: LoopState) -> Update:
     """Ask for new tasks (as many as free training slots), vet them, record every one."""
     with ctx.db.reader() as s:
-        done = runs.list_tasks(s, iteration_id=state.iteration_id)
+        done = proposals.list_tasks(s, iteration_id=state.iteration_id)
         if done:  # proposed before a crash: decompose those still waiting, ask nothing again
             return {"new_tasks": [t.id for t in done if t.status == "proposed"]}
         free = ctx.settings.max_training - len(training_skills(s, experiment_id=ctx.experiment_id))
@@ -264,7 +264,7 @@ def propose(ctx: Context, state: LoopState) -> Update:
         # Plain values, read inside the transaction (rows are detached once it ends).
         rejections = [
             Rejection(instruction=t.wording or t.instruction or "", reason=t.verdict or "")
-            for t in runs.recent_rejections(s, experiment_id=ctx.experiment_id, limit=10)
+            for t in proposals.recent_rejections(s, experiment_id=ctx.experiment_id, limit=10)
         ]
         library = _own_library(ctx, s)
         known = _known_hashes(ctx, s)
@@ -303,7 +303,7 @@ def _record_proposals(
     with ctx.db.session() as s:
         for decision_id, a in vetted:
             if isinstance(a, AcceptedTask):
-                task = runs.record_task(
+                task = proposals.record_task(
                     s, spec=a.spec.model_dump(mode="json", exclude_none=True),
                     spec_hash=a.spec_hash, instruction=a.instruction, wording=a.wording,
                     reason=a.rationale, decision_id=decision_id,
@@ -311,7 +311,7 @@ def _record_proposals(
                 )  # fmt: skip
                 new.append(task.id)
             else:
-                runs.record_task(
+                proposals.record_task(
                     s, spec=a.spec, spec_hash=None, instruction=None, wording=a.wording,
                     status=a.status, verdict=a.reason, decision_id=decision_id,
                     experiment_id=ctx.experiment_id, iteration_id=state.iteration_id,
@@ -337,8 +337,8 @@ def decompose(ctx: Context, state: LoopState) -> Update:
     dollars = state.dollars
     for task_id in state.new_tasks:
         with ctx.db.reader() as s:
-            task = runs.get_task(s, task_id=task_id)
-            if runs.decomposition_of(s, task_id=task_id) or task.spec is None:
+            task = proposals.get_task(s, task_id=task_id)
+            if proposals.decomposition_steps(s, task_ids=[task_id])[task_id] or task.spec is None:
                 continue
             spec, instruction = task.spec, task.instruction or ""
             wording, why = task.wording, task.reason
@@ -375,7 +375,7 @@ def decompose(ctx: Context, state: LoopState) -> Update:
                     "wording": sub.instruction, "skill_id": found.id,
                     "matched_existing": matched, "score": score,
                 })  # fmt: skip
-            runs.record_decomposition(s, task_id=task_id, steps=steps)
+            proposals.record_decomposition(s, task_id=task_id, steps=steps)
             if not ctx.settings.review:
                 accept_task(
                     s, task_id=task_id, decided_by="planner",
@@ -420,7 +420,7 @@ def review(ctx: Context, state: LoopState) -> Update:
         with ctx.db.reader() as s:
             waiting = [
                 t.id
-                for t in (runs.get_task(s, task_id=i) for i in state.new_tasks)
+                for t in (proposals.get_task(s, task_id=i) for i in state.new_tasks)
                 if t.status == "proposed"
             ]
         if not waiting:
@@ -557,7 +557,7 @@ def collect(ctx: Context, state: LoopState) -> Update:
     # Rows of rounds the learner's checkpoint lacks (a crash after they were committed, before
     # the learner was saved): their data is gone from the replay and is collected again.
     with ctx.db.session() as s:
-        stale = runs.discard_collected_episodes(
+        stale = episodes.discard_collected_episodes(
             s, experiment_id=ctx.experiment_id, from_env_step=learner.env_steps
         )
     if stale:
@@ -597,10 +597,10 @@ def collect(ctx: Context, state: LoopState) -> Update:
             step_job = CollectJob(job.skill_id, job.task_id, round_steps, job.parts, job.noise,
                                   job.label)  # fmt: skip
             try:
-                episodes = ctx.executor.collect(learner, step_job)
+                finished = ctx.executor.collect(learner, step_job)
                 with ctx.db.session() as s:
-                    for e in episodes:
-                        runs.record_episode(
+                    for e in finished:
+                        episodes.record_episode(
                             s, steps=e.steps, total_return=e.total_return, success=e.success,
                             purpose=f"collect:{e.label}", skill_id=e.skill_id,
                             experiment_id=ctx.experiment_id, iteration_id=state.iteration_id,
@@ -646,18 +646,18 @@ def train(ctx: Context, state: LoopState) -> Update:
     ids = _task_ids(ctx, [int(k) for k in state.weights])
     learner.set_weights({ids[int(k)]: w for k, w in state.weights.items()})
     remaining = state.update_target - learner.updates
-    metrics: dict[str, float] = {}
+    last: dict[str, float] = {}  # the newest chunk's losses and figures
     if remaining > 0:
         with ctx.progress(total=remaining, desc=f"train {state.iteration}", unit="upd") as bar:
             while learner.updates < state.update_target:
                 ctx.check_stop()
                 n = min(UPDATE_CHUNK, state.update_target - learner.updates)
-                metrics = learner.update(n)
+                last = learner.update(n)
                 bar.update(n)
         with ctx.db.session() as s:
-            runs.record_metrics(
+            metrics.record_metrics(
                 s, experiment_id=ctx.experiment_id, iteration_id=state.iteration_id,
-                step=learner.env_steps, values={f"train_{k}": v for k, v in metrics.items()},
+                step=learner.env_steps, values={f"train_{k}": v for k, v in last.items()},
             )  # fmt: skip
     return _save_learner(ctx, state)
 
@@ -701,11 +701,11 @@ def evaluate(ctx: Context, state: LoopState) -> Update:
     with ctx.db.session() as s:
         for sid, v in videos.items():
             assert store is not None  # videos are made only with an artifact store
-            gif = runs.save_artifact(
+            gif = artifacts.save_artifact(
                 s, store=store, data=v.gif, media_type="image/gif",
                 name=f"skill{sid}_iter{state.iteration}.gif",
             )  # fmt: skip
-            runs.record_episode(
+            episodes.record_episode(
                 s, steps=v.steps, total_return=v.total_return, success=v.success,
                 purpose="evaluate", seed=EVAL_SEED, skill_id=sid, video_sha256=gif.sha256,
                 experiment_id=ctx.experiment_id, iteration_id=state.iteration_id,
