@@ -19,8 +19,9 @@ import skills
 from experimenter.executor import InProcessExecutor
 from experimenter.graph.context import Context
 from experimenter.graph.library import reject_task, seed_library
-from experimenter.graph.nodes import PROMPT_LIBRARY, analyze, decompose, plan
+from experimenter.graph.nodes import analyze, decompose, plan
 from experimenter.graph.nodes import propose as propose_node
+from experimenter.graph.nodes.shared import PROMPT_LIBRARY
 from experimenter.graph.routers import stop_reason
 from experimenter.graph.settings import LoopSettings
 from experimenter.graph.state import LoopState
