@@ -191,7 +191,7 @@ class Daemon:
     def _apply(
         self, s: Any, kind: str, payload: dict[str, Any]
     ) -> tuple[dict[str, Any], str | None]:
-        from experimenter.graph.library import accept_task, reject_task
+        from experimenter.graph.roster import accept_task, reject_task
 
         if kind == "stop":
             self.stop_command = True
@@ -319,7 +319,7 @@ class Daemon:
         from experimenter.executor import InProcessExecutor
         from experimenter.graph.context import Context, StopRequested
         from experimenter.graph.graph import build_graph, thread_config
-        from experimenter.graph.library import seed_library
+        from experimenter.graph.roster import seed_library
         from experimenter.graph.routers import stop_reason
         from experimenter.graph.state import LoopState
         from experimenter.learner_store import LearnerStore

@@ -6,7 +6,7 @@ from typing import Literal
 
 import skills
 from experimenter.graph.context import Context
-from experimenter.graph.library import training_skills
+from experimenter.graph.roster import training_skills
 from experimenter.graph.state import LoopState
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import skills
 from experimenter.graph.context import Context
-from experimenter.graph.library import accept_task
 from experimenter.graph.nodes.shared import PROMPT_LIBRARY, Update, as_library
+from experimenter.graph.roster import accept_task
 from experimenter.graph.state import LoopState
 from experimenter.planner import DecomposeInput, LibrarySkill
 from storage import proposals

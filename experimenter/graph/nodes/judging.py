@@ -11,8 +11,8 @@ import logging
 
 import skills
 from experimenter.graph.context import Context
-from experimenter.graph.library import training_skills
 from experimenter.graph.nodes.shared import Update, goal_skill_id
+from experimenter.graph.roster import training_skills
 from experimenter.graph.state import LoopState
 from experimenter.planner import AnalyzeInput, BudgetLine
 from experimenter.planner.plots import curves_image, skill_progress

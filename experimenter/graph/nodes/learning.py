@@ -10,8 +10,9 @@ from typing import Any
 
 import skills
 from experimenter.graph.context import Context
-from experimenter.graph.library import recipe, training_skills
 from experimenter.graph.nodes.shared import Update, goal_skill_id, save_learner, task_ids
+from experimenter.graph.recipes import recipe
+from experimenter.graph.roster import training_skills
 from experimenter.graph.state import LoopState
 from storage import artifacts, episodes, metrics, runs
 

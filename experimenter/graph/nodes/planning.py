@@ -7,13 +7,13 @@ import logging
 
 import skills
 from experimenter.graph.context import Context
-from experimenter.graph.library import (
+from experimenter.graph.nodes.shared import Update, task_ids
+from experimenter.graph.roster import (
     learned_policy_skills,
     retries_due,
     retry_tag,
     training_skills,
 )
-from experimenter.graph.nodes.shared import Update, task_ids
 from experimenter.graph.state import LoopState
 
 log = logging.getLogger(__name__)

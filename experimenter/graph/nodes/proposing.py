@@ -7,8 +7,8 @@ from typing import Any
 
 import skills
 from experimenter.graph.context import Context
-from experimenter.graph.library import retries_due, training_skills
 from experimenter.graph.nodes.shared import PROMPT_LIBRARY, Update, as_library
+from experimenter.graph.roster import retries_due, training_skills
 from experimenter.graph.state import LoopState
 from experimenter.planner import LibrarySkill, ProposeInput, Rejection, vet_proposals
 from experimenter.planner.proposals import AcceptedTask
