@@ -1,5 +1,5 @@
-"""Prompt rendering: one template file per message under ``experimenter/prompts/``, one
-function each.
+"""Prompt rendering: one template file per message under ``experimenter/planner/templates/``,
+one function each.
 
 Templates name their slots ``{{name}}`` (single braces stay literal, so JSON examples need
 no escaping). ``fill`` refuses a template whose slots and values differ in either direction,
@@ -31,8 +31,9 @@ NONE = "(none)"
 
 @cache
 def template(name: str) -> str:
-    """The text of ``experimenter/prompts/<name>.md``."""
-    return resources.files("experimenter.prompts").joinpath(f"{name}.md").read_text("utf-8")
+    """The text of ``experimenter/planner/templates/<name>.md``."""
+    folder = resources.files("experimenter.planner.templates")
+    return folder.joinpath(f"{name}.md").read_text("utf-8")
 
 
 def slots(text: str) -> set[str]:
@@ -48,7 +49,8 @@ def fill(name: str, values: Mapping[str, object]) -> str:
     if missing or unused:
         raise ValueError(
             f"prompt {name!r}: slots without a value {sorted(missing)}, values without a slot "
-            f"{sorted(unused)}; make experimenter/prompts/{name}.md and its renderer agree"
+            f"{sorted(unused)}; make experimenter/planner/templates/{name}.md and its renderer "
+            "agree"
         )
     return SLOT.sub(lambda m: str(values[m.group(1)]), text).strip() + "\n"
 

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from experimenter.planner.answers import Proposals
 from experimenter.planner.inputs import Rejection
-from experimenter.planner.schemas import Proposals
 from tasks import TaskSpec, TaskSpecError, canonical_instruction, validate
 from tasks.scene import SceneLike
 

@@ -16,9 +16,7 @@ from functools import lru_cache
 from pydantic import BaseModel
 
 from experimenter.planner import curriculum, trends
-from experimenter.planner.backends.base import PermanentError, Reply, Request
-from experimenter.planner.inputs import AnalyzeInput, DecomposeInput, ProposeInput
-from experimenter.planner.schemas import (
+from experimenter.planner.answers import (
     Decomposition,
     Progress,
     Proposals,
@@ -26,6 +24,8 @@ from experimenter.planner.schemas import (
     SkillJudgement,
     Subtask,
 )
+from experimenter.planner.backends.base import PermanentError, Reply, Request
+from experimenter.planner.inputs import AnalyzeInput, DecomposeInput, ProposeInput
 from tasks import TaskSpec, TaskSpecError, canonical_instruction, validate
 
 LABEL = "offline rules, not a vision-language model"

@@ -138,7 +138,7 @@ class FakeExecutor:
 @dataclass
 class ScriptedBackend:
     """A planner backend that answers from a script, one answer per question kind in
-    order; a question with no answer left is refused (the armour then asks the rules)."""
+    order; a question with no answer left is refused (the planner then asks the rules)."""
 
     answers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     name: str = "scripted"
