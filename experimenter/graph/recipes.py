@@ -16,6 +16,7 @@ import skills
 from controllers.layout import ObsLayout
 from controllers.skill_exec import PartSpec
 from storage import proposals
+from storage.enums import SkillKind
 from tasks import TaskSpec
 
 
@@ -49,7 +50,7 @@ def recipe(
         if sid is None:
             return None
         skill = skills.get_skill(session, skill_id=sid)
-        if skill.kind == "composite" and sid != skill_id:
+        if skill.kind == SkillKind.COMPOSITE and sid != skill_id:
             inner = _composite_parts(session, skill_id=sid, task_ids=task_ids)
             if inner is None:
                 return None
@@ -63,7 +64,7 @@ def recipe(
             if atoms is None:
                 return None
             parts.extend(atoms)
-        elif skill.kind == "primitive" and skill.primitive is not None:
+        elif skill.kind == SkillKind.PRIMITIVE and skill.primitive is not None:
             parts.append(
                 PartSpec("primitive", step.spec, skill.primitive, dict(skill.primitive_args or {}))
             )
@@ -89,12 +90,12 @@ def _composite_parts(
     for ref in skills.lineage(session, skill_id=skill_id).components:
         k = skills.get_skill(session, skill_id=ref.id)
         spec = skills.skill_specs(session, skill_ids=[k.id])[k.id]
-        if k.kind == "composite":
+        if k.kind == SkillKind.COMPOSITE:
             inner = _composite_parts(session, skill_id=k.id, task_ids=task_ids, depth=depth + 1)
             if inner is None:
                 return None
             parts.extend(inner)
-        elif k.kind == "primitive" and k.primitive is not None:
+        elif k.kind == SkillKind.PRIMITIVE and k.primitive is not None:
             parts.append(PartSpec("primitive", spec, k.primitive, dict(k.primitive_args or {})))
         elif k.id in task_ids:
             parts.append(PartSpec("policy", spec, task_id=task_ids[k.id]))

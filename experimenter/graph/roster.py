@@ -17,6 +17,7 @@ import skills
 from controllers.layout import ObsLayout
 from controllers.skill_exec import seed_primitives
 from storage import proposals
+from storage.enums import DecidedBy, SkillKind, SkillStatus, TaskStatus
 
 
 def seed_library(session: Session, *, layout: ObsLayout) -> int:
@@ -28,8 +29,9 @@ def seed_library(session: Session, *, layout: ObsLayout) -> int:
         if before is not None:
             continue
         skills.add_skill(
-            session, spec=p.spec, kind="primitive", scene=layout.object_names, wording=p.wording,
-            primitive=p.primitive, primitive_args=p.args, status="learned", decided_by="numbers",
+            session, spec=p.spec, kind=SkillKind.PRIMITIVE, scene=layout.object_names,
+            wording=p.wording, primitive=p.primitive, primitive_args=p.args,
+            status=SkillStatus.LEARNED, decided_by=DecidedBy.NUMBERS,
             reason="scripted primitive (seed library)",
         )  # fmt: skip
         added += 1
@@ -38,13 +40,19 @@ def seed_library(session: Session, *, layout: ObsLayout) -> int:
 
 def training_skills(session: Session, *, experiment_id: int) -> list[skills.SkillPublic]:
     """Skills this experiment is training."""
-    return skills.list_skills(session, status="training", experiment_id=experiment_id, limit=10_000)
+    return skills.list_skills(
+        session, status=SkillStatus.TRAINING, experiment_id=experiment_id, limit=10_000
+    )
 
 
 def learned_policy_skills(session: Session, *, experiment_id: int) -> list[skills.SkillPublic]:
     """Learned (not scripted) skills this experiment has learned: trained against forgetting."""
     return skills.list_skills(
-        session, status="learned", kind="learned", experiment_id=experiment_id, limit=10_000
+        session,
+        status=SkillStatus.LEARNED,
+        kind=SkillKind.LEARNED,
+        experiment_id=experiment_id,
+        limit=10_000,
     )
 
 
@@ -74,7 +82,11 @@ def retries_due(
     if limit <= 0 or retries <= 0:
         return []
     failed = skills.list_skills(
-        session, status="failed", kind="learned", experiment_id=experiment_id, limit=10_000
+        session,
+        status=SkillStatus.FAILED,
+        kind=SkillKind.LEARNED,
+        experiment_id=experiment_id,
+        limit=10_000,
     )
     if not failed:
         return []
@@ -86,13 +98,17 @@ def retries_due(
         (h.created_at, k.instruction)
         for k in learned
         for h in histories[k.id]
-        if h.to_status == "learned"
+        if h.to_status == SkillStatus.LEARNED
     )
     due: list[tuple[Any, int, str]] = []
     for k in failed:
         history = histories[k.id]
-        done = sum(1 for h in history if h.from_status == "failed" and h.to_status == "training")
-        failed_at = max(h.created_at for h in history if h.to_status == "failed")
+        done = sum(
+            1
+            for h in history
+            if h.from_status == SkillStatus.FAILED and h.to_status == SkillStatus.TRAINING
+        )
+        failed_at = max(h.created_at for h in history if h.to_status == SkillStatus.FAILED)
         since = [name for when, name in promotions if when > failed_at]
         if done >= retries or not (since or stuck):
             continue
@@ -109,7 +125,7 @@ def accept_task(
     session: Session,
     *,
     task_id: int,
-    decided_by: str,
+    decided_by: DecidedBy,
     reason: str,
     actor: str | None = None,
 ) -> list[int]:
@@ -120,9 +136,9 @@ def accept_task(
     the data), whatever subtasks the planner listed.
     """
     task = proposals.get_task(session, task_id=task_id)
-    if task.status == "accepted":
+    if task.status == TaskStatus.ACCEPTED:
         return []
-    proposals.set_task_status(session, task_id=task_id, status="accepted", verdict=reason)
+    proposals.set_task_status(session, task_id=task_id, status=TaskStatus.ACCEPTED, verdict=reason)
     started = []
     steps = proposals.decomposition_steps(session, task_ids=[task_id])[task_id]
     ids = [st.skill_id for st in steps]
@@ -131,10 +147,10 @@ def accept_task(
         ids.insert(0, own.id if own is not None else None)
     for sid in dict.fromkeys(i for i in ids if i is not None):
         skill = skills.get_skill(session, skill_id=sid)
-        if skill.status == "proposed":
+        if skill.status == SkillStatus.PROPOSED:
             skills.set_status(
-                session, skill_id=sid, status="training", decided_by=decided_by, actor=actor,
-                reason=reason, decision_id=task.decision_id,
+                session, skill_id=sid, status=SkillStatus.TRAINING, decided_by=decided_by,
+                actor=actor, reason=reason, decision_id=task.decision_id,
             )  # fmt: skip
             started.append(sid)
     return started
@@ -142,4 +158,4 @@ def accept_task(
 
 def reject_task(session: Session, *, task_id: int, reason: str) -> None:
     """Refuse a proposal (its skills stay proposed and are not trained)."""
-    proposals.set_task_status(session, task_id=task_id, status="rejected", verdict=reason)
+    proposals.set_task_status(session, task_id=task_id, status=TaskStatus.REJECTED, verdict=reason)

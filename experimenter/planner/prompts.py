@@ -23,6 +23,7 @@ from experimenter.planner.inputs import (
     LibrarySkill,
     ProposeInput,
 )
+from storage.enums import SkillStatus
 from tasks import predicate_catalogue
 
 SLOT = re.compile(r"\{\{(\w+)\}\}")
@@ -97,7 +98,7 @@ def render_analyze(inp: AnalyzeInput) -> str:
     )
 
 
-def _by_status(library: list[LibrarySkill], *statuses: str) -> list[LibrarySkill]:
+def _by_status(library: list[LibrarySkill], *statuses: SkillStatus) -> list[LibrarySkill]:
     return [s for s in library if s.status in statuses]
 
 
@@ -110,10 +111,12 @@ def render_propose(inp: ProposeInput) -> str:
         goal = f"{words}{_spec_json(inp.goal.model_dump(mode='json', exclude_none=True))}"
     learned = [
         f"{s.instruction} ({_percent(s.success_rate)})"
-        for s in _by_status(inp.library, "learned", "retired")
+        for s in _by_status(inp.library, SkillStatus.LEARNED, SkillStatus.RETIRED)
     ]
-    pending = [s.instruction for s in _by_status(inp.library, "training", "proposed")]
-    failed = [s.instruction for s in _by_status(inp.library, "failed")]
+    pending = [
+        s.instruction for s in _by_status(inp.library, SkillStatus.TRAINING, SkillStatus.PROPOSED)
+    ]
+    failed = [s.instruction for s in _by_status(inp.library, SkillStatus.FAILED)]
     rejections = [f'"{r.instruction}": {r.reason}' for r in inp.rejections]
     return fill(
         "propose",

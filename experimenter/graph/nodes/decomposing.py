@@ -12,6 +12,7 @@ from experimenter.graph.roster import accept_task
 from experimenter.graph.state import LoopState
 from experimenter.planner import DecomposeInput, LibrarySkill
 from storage import proposals
+from storage.enums import DecidedBy, SkillKind, SkillStatus
 from tasks import TaskSpec
 
 MATCH_STRUCTURE = 0.95
@@ -20,6 +21,10 @@ which a subtask is taken to be the nearest existing skill. 1.0 is the same spec;
 off of 11 cm scores 0.99, 5 % off 0.96, 10 % off 0.93; ``on(red, blue)`` against
 ``on(red, blue)`` plus ``released(red)`` 0.65; another object or predicate below 0.7. The
 wording only ranks the candidates: a model's words vary more than its specs."""
+
+
+ALIVE = (SkillStatus.PROPOSED, SkillStatus.TRAINING, SkillStatus.LEARNED, SkillStatus.FAILED)
+"""The statuses a subtask may be matched to (a retired skill is not)."""
 
 
 def _scope(ctx: Context) -> list[int | None]:
@@ -76,7 +81,7 @@ def decompose(ctx: Context, state: LoopState) -> Update:
         dollars += answer.dollars
         with ctx.db.session() as s:
             own = skills.add_skill(
-                s, spec=spec, kind="learned", scene=ctx.layout.object_names,
+                s, spec=spec, kind=SkillKind.LEARNED, scene=ctx.layout.object_names,
                 wording=wording, experiment_id=ctx.experiment_id, task_id=task_id,
                 decision_id=answer.decision_id, reason=f"proposed: {why}",
             )  # fmt: skip
@@ -87,7 +92,7 @@ def decompose(ctx: Context, state: LoopState) -> Update:
                 matched = found is not None and found.id != own.id
                 if found is None:
                     found = skills.add_skill(
-                        s, spec=sub_spec, kind="learned", scene=ctx.layout.object_names,
+                        s, spec=sub_spec, kind=SkillKind.LEARNED, scene=ctx.layout.object_names,
                         wording=sub.instruction, experiment_id=ctx.experiment_id,
                         task_id=task_id, parent_id=own.id, decision_id=answer.decision_id,
                         reason=f"subtask of {own.instruction!r}",
@@ -100,7 +105,7 @@ def decompose(ctx: Context, state: LoopState) -> Update:
             proposals.record_decomposition(s, task_id=task_id, steps=steps)
             if not ctx.settings.review:
                 accept_task(
-                    s, task_id=task_id, decided_by="planner",
+                    s, task_id=task_id, decided_by=DecidedBy.PLANNER,
                     reason=f"accepted proposal ({answer.value.rationale or 'decomposed'})",
                 )  # fmt: skip
     return {"dollars": dollars, "new_tasks": [] if not ctx.settings.review else state.new_tasks}
@@ -118,7 +123,7 @@ def _match(
         if same is not None:
             return same, 1.0
     best = skills.nearest_skills(
-        s, spec=spec, text=wording, k=1, status=("proposed", "training", "learned", "failed"),
+        s, spec=spec, text=wording, k=1, status=ALIVE,
         scene=names, scope=_scope(ctx),
     )  # fmt: skip
     if not best:

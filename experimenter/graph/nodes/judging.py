@@ -17,6 +17,7 @@ from experimenter.graph.state import LoopState
 from experimenter.planner import AnalyzeInput, BudgetLine
 from experimenter.planner.plots import curves_image, skill_progress
 from storage import episodes, metrics
+from storage.enums import DecidedBy, SkillStatus
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +80,9 @@ def analyze(ctx: Context, state: LoopState) -> Update:
             )
             if j.verdict == "learned" and passes:
                 skills.set_status(
-                    s, skill_id=p.skill_id, status="learned", decided_by="planner",
-                    reason=f"planner: {j.reason}; {numbers}", decision_id=answer.decision_id,
+                    s, skill_id=p.skill_id, status=SkillStatus.LEARNED,
+                    decided_by=DecidedBy.PLANNER, reason=f"planner: {j.reason}; {numbers}",
+                    decision_id=answer.decision_id,
                 )  # fmt: skip
             elif j.verdict == "learned":
                 log.info(
@@ -92,10 +94,10 @@ def analyze(ctx: Context, state: LoopState) -> Update:
                 and p.skill_id != goal_id
             ):
                 skills.set_status(
-                    s, skill_id=p.skill_id, status="failed", decided_by="planner",
+                    s, skill_id=p.skill_id, status=SkillStatus.FAILED,
+                    decided_by=DecidedBy.PLANNER, decision_id=answer.decision_id,
                     reason=f"planner: stalled: {j.reason}; {numbers} after {own} env steps "
                     f"of its own data ({state.env_steps - since} in all)",
-                    decision_id=answer.decision_id,
                 )  # fmt: skip
         metrics.record_metrics(
             s, experiment_id=ctx.experiment_id, iteration_id=state.iteration_id,

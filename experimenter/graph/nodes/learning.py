@@ -15,6 +15,7 @@ from experimenter.graph.recipes import recipe
 from experimenter.graph.roster import training_skills
 from experimenter.graph.state import LoopState
 from storage import artifacts, episodes, metrics, runs
+from storage.enums import SkillStatus
 
 log = logging.getLogger(__name__)
 
@@ -188,8 +189,8 @@ def evaluate(ctx: Context, state: LoopState) -> Update:
         counts = skills.status_counts(s, experiment_id=ctx.experiment_id)
         rates = {sid: r.success_rate for sid, r in results.items()}
         summary = (
-            f"iteration {state.iteration}: {counts['learned']} learned, "
-            f"{counts['training']} training, {learner.env_steps} env steps, "
+            f"iteration {state.iteration}: {counts[SkillStatus.LEARNED]} learned, "
+            f"{counts[SkillStatus.TRAINING]} training, {learner.env_steps} env steps, "
             f"${state.dollars:.4f}; "
             + (", ".join(f"skill {k} {v:.0%}" for k, v in rates.items()) or "nothing measured")
         )

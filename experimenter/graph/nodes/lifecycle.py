@@ -10,6 +10,7 @@ from experimenter.graph.nodes.shared import Update
 from experimenter.graph.routers import stop_reason
 from experimenter.graph.state import LoopState
 from storage import runs
+from storage.enums import ExperimentStatus
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +21,9 @@ def monitor(ctx: Context, state: LoopState) -> Update:
         it = runs.current_iteration(s, experiment_id=ctx.experiment_id)
         if it is None:
             it = runs.start_iteration(s, experiment_id=ctx.experiment_id)
-        runs.set_experiment_status(s, experiment_id=ctx.experiment_id, status="running")
+        runs.set_experiment_status(
+            s, experiment_id=ctx.experiment_id, status=ExperimentStatus.RUNNING
+        )
         runs.heartbeat(
             s, experiment_id=ctx.experiment_id, env_steps=state.env_steps,
             wall_seconds=ctx.wall_seconds(), dollars=state.dollars,
@@ -36,7 +39,7 @@ def finish(ctx: Context, state: LoopState) -> Update:
     reason = state.stop_reason or stop_reason(ctx, state) or "stopped"
     with ctx.db.session() as s:
         runs.set_experiment_status(
-            s, experiment_id=ctx.experiment_id, status="finished", reason=reason
+            s, experiment_id=ctx.experiment_id, status=ExperimentStatus.FINISHED, reason=reason
         )
     log.info("experiment %d finished: %s", ctx.experiment_id, reason)
     return {"stop_reason": reason}

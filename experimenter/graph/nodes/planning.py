@@ -15,6 +15,7 @@ from experimenter.graph.roster import (
     training_skills,
 )
 from experimenter.graph.state import LoopState
+from storage.enums import DecidedBy, SkillKind, SkillStatus
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +27,15 @@ def _train_goal(ctx: Context) -> int | None:
     assert given is not None
     with ctx.db.session() as s:
         goal = skills.add_skill(
-            s, spec=given.spec, kind="learned", scene=ctx.layout.object_names,
+            s, spec=given.spec, kind=SkillKind.LEARNED, scene=ctx.layout.object_names,
             wording=given.text, experiment_id=ctx.experiment_id,
             reason="the experiment's goal",
         )  # fmt: skip
-        if goal.status not in ("proposed", "training"):  # learned, or (never by us) failed
+        if goal.status not in (SkillStatus.PROPOSED, SkillStatus.TRAINING):  # learned (or failed)
             return None
-        if goal.status == "proposed":
+        if goal.status == SkillStatus.PROPOSED:
             skills.set_status(
-                s, skill_id=goal.id, status="training", decided_by="numbers",
+                s, skill_id=goal.id, status=SkillStatus.TRAINING, decided_by=DecidedBy.NUMBERS,
                 reason="the goal is trained until a budget ends the run: nothing else is "
                 "left to train",
             )  # fmt: skip
@@ -53,7 +54,10 @@ def plan(ctx: Context, state: LoopState) -> Update:
             iteration=state.iteration,
         )  # fmt: skip
         for sid, why in retried:
-            skills.set_status(s, skill_id=sid, status="training", decided_by="numbers", reason=why)
+            skills.set_status(
+                s, skill_id=sid, status=SkillStatus.TRAINING, decided_by=DecidedBy.NUMBERS,
+                reason=why,
+            )  # fmt: skip
             log.info("skill %d trains again: %s", sid, why)
         training += [sid for sid, _ in retried]
         if not training and ctx.goal is None:
@@ -64,8 +68,9 @@ def plan(ctx: Context, state: LoopState) -> Update:
             )  # fmt: skip
             for sid, why in stuck:
                 skills.set_status(
-                    s, skill_id=sid, status="training", decided_by="numbers", reason=why
-                )
+                    s, skill_id=sid, status=SkillStatus.TRAINING, decided_by=DecidedBy.NUMBERS,
+                    reason=why,
+                )  # fmt: skip
                 log.info("skill %d trains again: %s", sid, why)
             training += [sid for sid, _ in stuck]
         # Retried in this iteration before a crash too: patience restarts for those as well.

@@ -13,15 +13,16 @@ from experimenter.graph.state import LoopState
 from experimenter.planner import LibrarySkill, ProposeInput, Rejection, vet_proposals
 from experimenter.planner.proposals import AcceptedTask
 from storage import proposals
+from storage.enums import SkillKind, SkillStatus, TaskStatus
 
 
 def _own_library(ctx: Context, s: Any) -> list[LibrarySkill]:
     """What the propose prompt lists: the experiment's learned, training and failed skills
     (newest evaluations first) and the shared primitives, at most ``PROMPT_LIBRARY``."""
     own = skills.list_skills(s, experiment_id=ctx.experiment_id, limit=10_000)
-    own = [k for k in own if k.status != "proposed"]
-    own.sort(key=lambda k: (k.status != "learned", -(k.success_rate or 0.0), k.id))
-    shared = skills.list_skills(s, kind="primitive", limit=10_000)
+    own = [k for k in own if k.status != SkillStatus.PROPOSED]
+    own.sort(key=lambda k: (k.status != SkillStatus.LEARNED, -(k.success_rate or 0.0), k.id))
+    shared = skills.list_skills(s, kind=SkillKind.PRIMITIVE, limit=10_000)
     shared = [k for k in shared if k.experiment_id is None]
     return as_library(s, (own + shared)[:PROMPT_LIBRARY])
 
@@ -39,7 +40,7 @@ def propose(ctx: Context, state: LoopState) -> Update:
     with ctx.db.reader() as s:
         done = proposals.list_tasks(s, iteration_id=state.iteration_id)
         if done:  # proposed before a crash: decompose those still waiting, ask nothing again
-            return {"new_tasks": [t.id for t in done if t.status == "proposed"]}
+            return {"new_tasks": [t.id for t in done if t.status == TaskStatus.PROPOSED]}
         free = ctx.settings.max_training - len(training_skills(s, experiment_id=ctx.experiment_id))
         # A failed skill due for a retry takes a free slot before anything new (plan).
         due = retries_due(
@@ -119,7 +120,7 @@ def review(ctx: Context, state: LoopState) -> Update:
             waiting = [
                 t.id
                 for t in (proposals.get_task(s, task_id=i) for i in state.new_tasks)
-                if t.status == "proposed"
+                if t.status == TaskStatus.PROPOSED
             ]
         if not waiting:
             return {"new_tasks": []}
