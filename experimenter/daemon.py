@@ -37,7 +37,8 @@ from experimenter.planner import (
     PlannerSettings,
     PlannerStopped,
 )
-from storage import Database, commands, runs
+from storage import Database, commands, proposals, runs
+from storage.enums import CommandKind, DecidedBy, ExperimentStatus, TaskStatus
 
 if TYPE_CHECKING:
     from experimenter.graph.context import Context
@@ -49,8 +50,8 @@ GRAPH_DB = "graph-checkpoints.sqlite"
 POLL_S = 1.0
 """Seconds between looks at the commands table while paused or waiting for a review."""
 HEARTBEAT_S = 10.0
-CONTROL = ("pause", "resume", "stop", "goal")
-REVIEW = ("approve", "reject")
+CONTROL = (CommandKind.PAUSE, CommandKind.RESUME, CommandKind.STOP, CommandKind.GOAL)
+REVIEW = (CommandKind.APPROVE, CommandKind.REJECT)
 
 
 @dataclass
@@ -191,31 +192,35 @@ class Daemon:
     def _apply(
         self, s: Any, kind: str, payload: dict[str, Any]
     ) -> tuple[dict[str, Any], str | None]:
-        from experimenter.graph.library import accept_task, reject_task
+        from experimenter.graph.roster import accept_task, reject_task
 
-        if kind == "stop":
+        if kind == CommandKind.STOP:
             self.stop_command = True
             return {"stopping": True}, None
-        if kind == "pause":
-            runs.set_experiment_status(s, experiment_id=self.experiment_id, status="paused")
+        if kind == CommandKind.PAUSE:
+            runs.set_experiment_status(
+                s, experiment_id=self.experiment_id, status=ExperimentStatus.PAUSED
+            )
             return {"paused": True}, None
-        if kind == "resume":
-            runs.set_experiment_status(s, experiment_id=self.experiment_id, status="running")
+        if kind == CommandKind.RESUME:
+            runs.set_experiment_status(
+                s, experiment_id=self.experiment_id, status=ExperimentStatus.RUNNING
+            )
             return {"resumed": True}, None
-        if kind == "goal":
+        if kind == CommandKind.GOAL:
             return self._set_goal(s, payload)
         task_id = int(payload.get("task_id", -1))
         try:
-            task = runs.get_task(s, task_id=task_id)
+            task = proposals.get_task(s, task_id=task_id)
         except LookupError as e:
             return {}, str(e)
-        if task.experiment_id != self.experiment_id or task.status != "proposed":
+        if task.experiment_id != self.experiment_id or task.status != TaskStatus.PROPOSED:
             return {}, f"task {task_id} is not awaiting review (status {task.status})"
         who = str(payload.get("actor") or "person")
         note = str(payload.get("reason") or "")
-        if kind == "approve":
+        if kind == CommandKind.APPROVE:
             started = accept_task(
-                s, task_id=task_id, decided_by="person", actor=who,
+                s, task_id=task_id, decided_by=DecidedBy.PERSON, actor=who,
                 reason=f"approved by {who}" + (f": {note}" if note else ""),
             )  # fmt: skip
             return {"task_id": task_id, "training": started}, None
@@ -243,7 +248,8 @@ class Daemon:
 
     def _paused(self) -> bool:
         with self.db.reader() as s:
-            return runs.get_experiment(s, experiment_id=self.experiment_id).status == "paused"
+            experiment = runs.get_experiment(s, experiment_id=self.experiment_id)
+            return experiment.status == ExperimentStatus.PAUSED
 
     def _wait_while_paused(self) -> None:
         if self._paused():
@@ -304,7 +310,7 @@ class Daemon:
         try:
             with self.db.session() as s:
                 runs.set_experiment_status(
-                    s, experiment_id=self.experiment_id, status="failed", reason=line
+                    s, experiment_id=self.experiment_id, status=ExperimentStatus.FAILED, reason=line
                 )
         except Exception as again:  # the database is on the full disk too
             log.debug("could not mark experiment %d failed: %s", self.experiment_id, again)
@@ -319,7 +325,7 @@ class Daemon:
         from experimenter.executor import InProcessExecutor
         from experimenter.graph.context import Context, StopRequested
         from experimenter.graph.graph import build_graph, thread_config
-        from experimenter.graph.library import seed_library
+        from experimenter.graph.roster import seed_library
         from experimenter.graph.routers import stop_reason
         from experimenter.graph.state import LoopState
         from experimenter.learner_store import LearnerStore
@@ -369,7 +375,7 @@ class Daemon:
                     prior = values.stop_reason or "finished"
                     again = replace(values, stop_reason=None)
                     if "budget spent" not in prior or stop_reason(ctx, again) is not None:
-                        return self._report("finished", prior, values)
+                        return self._report(ExperimentStatus.FINISHED, prior, values)
                     # Finished on a budget that has been raised since: carry on.
                     graph.update_state(cfg, {"stop_reason": None}, as_node="evaluate")
             reason = ""
@@ -411,24 +417,24 @@ class Daemon:
                 store.close()
             values = LoopState(**graph.get_state(cfg).values)
         if values.stop_reason:
-            return self._report("finished", values.stop_reason, values, summaries)
+            return self._report(ExperimentStatus.FINISHED, values.stop_reason, values, summaries)
         why = f"signal {self.signalled}" if self.signalled else "stop command"
         with self.db.session() as s:
             runs.set_experiment_status(
-                s, experiment_id=exp_id, status="stopped", reason=reason or why
+                s, experiment_id=exp_id, status=ExperimentStatus.STOPPED, reason=reason or why
             )
             runs.heartbeat(
                 s, experiment_id=exp_id, env_steps=steps, wall_seconds=ctx.wall_seconds()
             )
-        return self._report("stopped", reason or why, values, summaries)
+        return self._report(ExperimentStatus.STOPPED, reason or why, values, summaries)
 
     def _await_review(self) -> None:
         log.info("proposals await review: experimenter approve|reject TASK_ID")
         while not self.should_stop():
             self._control(CONTROL + REVIEW)
             with self.db.reader() as s:
-                waiting = runs.list_tasks(
-                    s, experiment_id=self.experiment_id, status="proposed", limit=10_000
+                waiting = proposals.list_tasks(
+                    s, experiment_id=self.experiment_id, status=TaskStatus.PROPOSED, limit=10_000
                 )
             if not waiting:
                 return

@@ -8,6 +8,7 @@ from typing import Any
 
 import skills
 from storage import Database, proposals, runs
+from storage.enums import SkillStatus, TaskStatus
 
 
 def graph_position(db: Database, home: Path, experiment_id: int) -> dict[str, Any]:
@@ -42,11 +43,11 @@ def experiment_status(db: Database, *, home: Path) -> list[dict[str, Any]]:
             # The loop writes its dollars at iteration boundaries; the decisions rows have
             # every call's as soon as it is made.
             spent = planner_spend(s, experiment_id=exp.id)
-            counts = {st.value: 0 for st in skills.SkillStatus}
+            counts = {st.value: 0 for st in SkillStatus}
             training = []
             for k in skills.list_skills(s, experiment_id=exp.id, limit=10_000):
                 counts[k.status] += 1
-                if k.status == "training":
+                if k.status == SkillStatus.TRAINING:
                     # The newest success and its Wilson 95 % lower bound: what promotion
                     # must clear.
                     training.append({
@@ -67,7 +68,7 @@ def experiment_status(db: Database, *, home: Path) -> list[dict[str, Any]]:
                     "skills": counts,
                     "training": training,
                     "proposals_waiting": len(
-                        proposals.list_tasks(s, experiment_id=exp.id, status="proposed")
+                        proposals.list_tasks(s, experiment_id=exp.id, status=TaskStatus.PROPOSED)
                     ),
                     "env_steps": exp.env_steps_used,
                     "wall_seconds": exp.wall_seconds_used,

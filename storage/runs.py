@@ -17,20 +17,9 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from storage.artifacts import save_artifact
 from storage.enums import ExperimentStatus
-from storage.episodes import collected_steps, discard_collected_episodes, record_episode
-from storage.metrics import record_metrics
-from storage.models import DecompositionStep, Experiment, Iteration
+from storage.models import Experiment, Iteration
 from storage.pages import check_limit
-from storage.proposals import (
-    decomposition_steps,
-    get_task,
-    list_tasks,
-    recent_rejections,
-    record_decomposition,
-    record_task,
-)
 from storage.types import utcnow
 
 
@@ -277,45 +266,3 @@ def experiment_state(
         f"stale (no heartbeat for {_duration(silent)}; the daemon may have crashed: "
         "run the same command again to resume)"
     )
-
-
-# --- Until experimenter/daemon.py and experimenter/graph/nodes.py import the rooms --------
-# save_artifact, collected_steps, discard_collected_episodes, record_episode, record_metrics,
-# get_task, list_tasks, recent_rejections, record_decomposition and record_task live in the
-# rooms of their concepts (imported above); the daemon and the loop still ask for them here,
-# and for decomposition_of. New code imports them from where they live.
-
-
-def decomposition_of(session: Session, *, task_id: int) -> list[DecompositionStep]:
-    """The ordered subtasks of one task (``proposals.decomposition_steps``)."""
-    return decomposition_steps(session, task_ids=[task_id])[task_id]
-
-
-__all__ = [
-    "STALE_AFTER_S",
-    "collected_steps",
-    "count_iterations",
-    "create_experiment",
-    "current_iteration",
-    "decomposition_of",
-    "discard_collected_episodes",
-    "experiment_state",
-    "find_experiment",
-    "finish_iteration",
-    "get_experiment",
-    "get_task",
-    "heartbeat",
-    "latest_iterations",
-    "list_experiments",
-    "list_iterations",
-    "list_tasks",
-    "recent_rejections",
-    "record_decomposition",
-    "record_episode",
-    "record_metrics",
-    "record_task",
-    "save_artifact",
-    "set_experiment_status",
-    "start_iteration",
-    "update_experiment",
-]

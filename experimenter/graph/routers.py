@@ -6,8 +6,9 @@ from typing import Literal
 
 import skills
 from experimenter.graph.context import Context
-from experimenter.graph.library import training_skills
+from experimenter.graph.roster import training_skills
 from experimenter.graph.state import LoopState
+from storage.enums import SkillStatus
 
 
 def stop_reason(ctx: Context, state: LoopState) -> str | None:
@@ -27,7 +28,7 @@ def stop_reason(ctx: Context, state: LoopState) -> str | None:
             found = skills.find_skill(
                 session, spec=goal, scene=ctx.layout.object_names, experiment_id=ctx.experiment_id
             )
-        if found is not None and found.status == "learned":
+        if found is not None and found.status == SkillStatus.LEARNED:
             return f"goal learned: {found.instruction}"
     return None
 

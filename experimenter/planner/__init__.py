@@ -1,4 +1,4 @@
-"""The planner: the experimenter's three questions, asked of a model behind one armour.
+"""The planner: the experimenter's three questions, asked of a model through one ``Planner``.
 
     from experimenter.planner import Planner, PlannerSettings, AnalyzeInput
 
@@ -7,10 +7,19 @@
     review = vet_proposals(planner.propose(ProposeInput(...)).value, scene=layout, known=...)
 
 Backends (``gemini``, ``openai``, ``offline``, ``replay``) are registered in
-``planner.backends``; the answers are the Pydantic models of ``planner.schemas``.
+``planner.backends``; the answers are the Pydantic models of ``planner.answers``, and how
+a question is asked (cache, budgets, retries, repair, fallback) is ``planner.asking``.
 """
 
-from experimenter.planner.armour import Answer, Planner, PlannerStopped, RetryPolicy
+from experimenter.planner.answers import (
+    Decomposition,
+    Progress,
+    Proposals,
+    ProposedTask,
+    SkillJudgement,
+    Subtask,
+)
+from experimenter.planner.asking import Answer, Planner, PlannerStopped, RetryPolicy
 from experimenter.planner.backends import BACKENDS, make_backend, register
 from experimenter.planner.budget import Budget, BudgetExhausted
 from experimenter.planner.config import ModelPrice, PlannerSettings
@@ -33,14 +42,6 @@ from experimenter.planner.record import (
     export_decisions,
     read_decisions_file,
     write_decisions_file,
-)
-from experimenter.planner.schemas import (
-    Decomposition,
-    Progress,
-    Proposals,
-    ProposedTask,
-    SkillJudgement,
-    Subtask,
 )
 
 __all__ = [

@@ -1,5 +1,5 @@
-"""Prompt rendering: one template file per message under ``experimenter/prompts/``, one
-function each.
+"""Prompt rendering: one template file per message under ``experimenter/planner/templates/``,
+one function each.
 
 Templates name their slots ``{{name}}`` (single braces stay literal, so JSON examples need
 no escaping). ``fill`` refuses a template whose slots and values differ in either direction,
@@ -23,6 +23,7 @@ from experimenter.planner.inputs import (
     LibrarySkill,
     ProposeInput,
 )
+from storage.enums import SkillStatus
 from tasks import predicate_catalogue
 
 SLOT = re.compile(r"\{\{(\w+)\}\}")
@@ -31,8 +32,9 @@ NONE = "(none)"
 
 @cache
 def template(name: str) -> str:
-    """The text of ``experimenter/prompts/<name>.md``."""
-    return resources.files("experimenter.prompts").joinpath(f"{name}.md").read_text("utf-8")
+    """The text of ``experimenter/planner/templates/<name>.md``."""
+    folder = resources.files("experimenter.planner.templates")
+    return folder.joinpath(f"{name}.md").read_text("utf-8")
 
 
 def slots(text: str) -> set[str]:
@@ -48,7 +50,8 @@ def fill(name: str, values: Mapping[str, object]) -> str:
     if missing or unused:
         raise ValueError(
             f"prompt {name!r}: slots without a value {sorted(missing)}, values without a slot "
-            f"{sorted(unused)}; make experimenter/prompts/{name}.md and its renderer agree"
+            f"{sorted(unused)}; make experimenter/planner/templates/{name}.md and its renderer "
+            "agree"
         )
     return SLOT.sub(lambda m: str(values[m.group(1)]), text).strip() + "\n"
 
@@ -95,7 +98,7 @@ def render_analyze(inp: AnalyzeInput) -> str:
     )
 
 
-def _by_status(library: list[LibrarySkill], *statuses: str) -> list[LibrarySkill]:
+def _by_status(library: list[LibrarySkill], *statuses: SkillStatus) -> list[LibrarySkill]:
     return [s for s in library if s.status in statuses]
 
 
@@ -108,10 +111,12 @@ def render_propose(inp: ProposeInput) -> str:
         goal = f"{words}{_spec_json(inp.goal.model_dump(mode='json', exclude_none=True))}"
     learned = [
         f"{s.instruction} ({_percent(s.success_rate)})"
-        for s in _by_status(inp.library, "learned", "retired")
+        for s in _by_status(inp.library, SkillStatus.LEARNED, SkillStatus.RETIRED)
     ]
-    pending = [s.instruction for s in _by_status(inp.library, "training", "proposed")]
-    failed = [s.instruction for s in _by_status(inp.library, "failed")]
+    pending = [
+        s.instruction for s in _by_status(inp.library, SkillStatus.TRAINING, SkillStatus.PROPOSED)
+    ]
+    failed = [s.instruction for s in _by_status(inp.library, SkillStatus.FAILED)]
     rejections = [f'"{r.instruction}": {r.reason}' for r in inp.rejections]
     return fill(
         "propose",

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from experimenter.planner.answers import Proposals
 from experimenter.planner.inputs import Rejection
-from experimenter.planner.schemas import Proposals
+from storage.enums import TaskStatus
 from tasks import TaskSpec, TaskSpecError, canonical_instruction, validate
 from tasks.scene import SceneLike
 
@@ -33,7 +34,7 @@ class AcceptedTask:
 class RejectedTask:
     spec: dict[str, Any]
     wording: str
-    status: Literal["invalid", "duplicate"]
+    status: Literal[TaskStatus.INVALID, TaskStatus.DUPLICATE]
     reason: str
 
 
@@ -61,15 +62,15 @@ def vet_proposals(proposals: Proposals, *, scene: SceneLike, known: Mapping[str,
         try:
             spec = validate(p.spec, scene).canonical()
         except TaskSpecError as e:
-            rejected.append(RejectedTask(p.spec, p.instruction, "invalid", str(e)))
+            rejected.append(RejectedTask(p.spec, p.instruction, TaskStatus.INVALID, str(e)))
             continue
         h = spec.spec_hash()
         if h in known:
             reason = f"duplicate: the library already has this task ({known[h]!r})"
-            rejected.append(RejectedTask(p.spec, p.instruction, "duplicate", reason))
+            rejected.append(RejectedTask(p.spec, p.instruction, TaskStatus.DUPLICATE, reason))
         elif h in seen:
             reason = f"duplicate: proposed twice in one answer (as {seen[h]!r})"
-            rejected.append(RejectedTask(p.spec, p.instruction, "duplicate", reason))
+            rejected.append(RejectedTask(p.spec, p.instruction, TaskStatus.DUPLICATE, reason))
         else:
             seen[h] = p.instruction
             words = canonical_instruction(spec)

@@ -17,9 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from experimenter.planner.inputs import AnalyzeInput, DecomposeInput, ProposeInput
-from experimenter.planner.prompts import render_analyze, render_decompose, render_propose
-from experimenter.planner.schemas import (
+from experimenter.planner.answers import (
     ANSWERS,
     Decomposition,
     Progress,
@@ -27,6 +25,8 @@ from experimenter.planner.schemas import (
     SkillJudgement,
     answer_schema,
 )
+from experimenter.planner.inputs import AnalyzeInput, DecomposeInput, ProposeInput
+from experimenter.planner.prompts import render_analyze, render_decompose, render_propose
 from tasks import TaskSpecError, validate
 
 Inputs = AnalyzeInput | ProposeInput | DecomposeInput

@@ -1,6 +1,6 @@
 """Every planner call becomes a decisions row; decisions can be exported for replay.
 
-The armour hands a ``DecisionRecord`` to a ``Recorder`` after each call, whatever happened
+The ``Planner`` hands a ``DecisionRecord`` to a ``Recorder`` after each call, whatever happened
 (an answer, an invalid answer, a failure, a cache hit, a refusal by budget). The
 ``DatabaseRecorder`` writes it with its images (as artifacts) in its own transaction, so a
 crash later in the iteration keeps what the planner was asked and what it cost.

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from experimenter.planner.answers import Verdict
 from experimenter.planner.inputs import CurvePoint
-from experimenter.planner.schemas import Verdict
 
 LEVEL_POINTS = 2
 WINDOW = 4

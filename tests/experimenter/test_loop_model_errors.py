@@ -18,9 +18,10 @@ from sqlalchemy import select
 import skills
 from experimenter.executor import InProcessExecutor
 from experimenter.graph.context import Context
-from experimenter.graph.library import reject_task, seed_library
-from experimenter.graph.nodes import PROMPT_LIBRARY, analyze, decompose, plan
+from experimenter.graph.nodes import analyze, decompose, plan
 from experimenter.graph.nodes import propose as propose_node
+from experimenter.graph.nodes.shared import PROMPT_LIBRARY
+from experimenter.graph.roster import reject_task, seed_library
 from experimenter.graph.routers import stop_reason
 from experimenter.graph.settings import LoopSettings
 from experimenter.graph.state import LoopState
@@ -477,7 +478,7 @@ def test_a_composite_of_learned_skills_runs_its_parts_for_data(
     runs as its components in order, each ending on its own success, before the task's own
     policy: data for the goal before its own policy works."""
     from experimenter.executor import CollectJob
-    from experimenter.graph.library import recipe
+    from experimenter.graph.recipes import recipe
 
     with serve([openai_ok(proposals())]) as fake:
         ctx = context(sqlite_db, tmp_path, fake.url)
@@ -523,7 +524,7 @@ def test_a_failed_step_of_a_decomposition_runs_as_its_primitives(
     """The goal's path blocked by a failed step: the goal still collects data along its
     decomposition, with the library's primitives standing in for the failed skill (which
     the learner no longer trains)."""
-    from experimenter.graph.library import recipe
+    from experimenter.graph.recipes import recipe
 
     with serve([openai_ok(proposals())]) as fake:
         ctx = context(sqlite_db, tmp_path, fake.url)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
+
 import skills as lib
 from storage import Database
 from storage.database import DB_FILE
@@ -13,6 +15,7 @@ WRITES = 400  # transactions of the writer: add, status change, evaluation (4 st
 READERS = 3
 
 
+@pytest.mark.slow
 def test_readers_and_a_writer_share_sqlite_without_locking_errors(sqlite_db: Database) -> None:
     # Separate engines, as the daemon and the dashboard are separate processes.
     path = Path(sqlite_db.url.removeprefix("sqlite:///"))

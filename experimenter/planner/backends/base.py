@@ -1,7 +1,7 @@
 """The one interface every planner backend implements: a request in, raw JSON and usage out.
 
 A backend only talks to its model. Parsing into the answer schema, retries, the repair
-re-ask, budgets, caching, fallback and recording are the armour's (``planner.armour``), so
+re-ask, budgets, caching, fallback and recording are the planner's (``planner.asking``), so
 that they are the same for every backend.
 """
 
@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from experimenter.planner.answers import QuestionKind
 from experimenter.planner.inputs import Image
-from experimenter.planner.schemas import QuestionKind
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Request:
     repair_of: str | None = None
     """For a repair re-ask: the invalid answer being corrected."""
     timeout_s: float | None = None
-    """Seconds this attempt may wait for the answer (the armour's: the smaller of the HTTP
+    """Seconds this attempt may wait for the answer (the planner's: the smaller of the HTTP
     timeout and what is left of the question's time); None: the backend's own."""
 
 
@@ -67,7 +67,7 @@ class PermanentError(BackendError):
 
 class MalformedReply(BackendError):
     """An HTTP success whose body is not the API's answer: truncated JSON, an HTML page from
-    a proxy or captive portal, JSON of another shape. The armour treats it like an invalid
+    a proxy or captive portal, JSON of another shape. The planner treats it like an invalid
     answer (recorded, repaired once, then answered offline), not like a refusal."""
 
     def __init__(self, message: str, body: str | None = None):
@@ -99,7 +99,7 @@ truncated body or an HTML page) and convert it with pydantic or by hand."""
 
 
 class Backend(Protocol):
-    """What the armour calls. ``name`` goes into the decisions table's ``backend`` column."""
+    """What the planner calls. ``name`` goes into the decisions table's ``backend`` column."""
 
     name: str
     model: str
@@ -107,7 +107,7 @@ class Backend(Protocol):
     """Whether calls cost money or rate limit (counted against budgets, cached).
 
     A remote backend may also say ``max_reply_tokens`` (an int: the most output tokens, with
-    thinking, one answer may be billed for), which the armour's worst-case budget check
+    thinking, one answer may be billed for), which the planner's worst-case budget check
     reads before each call; without it the check counts the prompt only."""
 
     def ask(self, request: Request) -> Reply: ...

@@ -1,6 +1,6 @@
 """Gemini through Google's google-genai SDK: inline PNG parts and a response schema.
 
-The SDK's own retries are left off (its default): the armour retries, so that every attempt
+The SDK's own retries are left off (its default): the planner retries, so that every attempt
 is logged and recorded and the budgets see them all.
 """
 

@@ -16,9 +16,7 @@ from functools import lru_cache
 from pydantic import BaseModel
 
 from experimenter.planner import curriculum, trends
-from experimenter.planner.backends.base import PermanentError, Reply, Request
-from experimenter.planner.inputs import AnalyzeInput, DecomposeInput, ProposeInput
-from experimenter.planner.schemas import (
+from experimenter.planner.answers import (
     Decomposition,
     Progress,
     Proposals,
@@ -26,6 +24,9 @@ from experimenter.planner.schemas import (
     SkillJudgement,
     Subtask,
 )
+from experimenter.planner.backends.base import PermanentError, Reply, Request
+from experimenter.planner.inputs import AnalyzeInput, DecomposeInput, ProposeInput
+from storage.enums import SkillStatus
 from tasks import TaskSpec, TaskSpecError, canonical_instruction, validate
 
 LABEL = "offline rules, not a vision-language model"
@@ -106,9 +107,9 @@ def propose(inp: ProposeInput) -> Proposals:
         if h is None:
             continue
         known.add(h)
-        if s.status == "learned":
+        if s.status == SkillStatus.LEARNED:
             learned.add(h)
-        elif s.status in ("proposed", "training"):
+        elif s.status in (SkillStatus.PROPOSED, SkillStatus.TRAINING):
             training.add(h)
     goal = goal_hash = goal_words = None
     if inp.goal is not None:  # read where the goal was given

@@ -3,7 +3,7 @@
 Through the official ``openai`` client rather than raw HTTP: it is the client these servers
 document and test against, and its typed errors (``RateLimitError``, ``APITimeoutError``,
 ``APIStatusError.status_code``) separate what to retry from what to give up on. Its own
-retries are turned off (``max_retries=0``): the armour retries, logs and records each attempt.
+retries are turned off (``max_retries=0``): the planner retries, logs and records each attempt.
 
 Images go as ``data:image/png;base64`` URLs; the answer's schema as a ``json_schema``
 response format, non-strict because strict mode demands ``additionalProperties: false`` and

@@ -357,6 +357,7 @@ def test_chain_data_is_stored_as_chain_source_and_feeds_behaviour_cloning():
     assert not batch.bc_mask.numpy()[~stack_rows].any()
 
 
+@pytest.mark.slow
 def test_demo_fraction_pairs_that_share_of_each_batch_with_chains_that_achieved_a_task():
     """Symmetric sampling: with demo_fraction 0.5 half the batch rows are successful chain
     transitions cloned for a task they achieved, although they are a small part of the

@@ -1,4 +1,5 @@
-"""The armour around every planner call: the only way the graph asks a question.
+"""How the planner asks a question: ``Planner``, the only way the graph asks one, and
+what guards every call.
 
 For each question (``Planner.analyze`` / ``propose`` / ``decompose``):
 
@@ -20,7 +21,7 @@ For each question (``Planner.analyze`` / ``propose`` / ``decompose``):
    key, unknown model), it is marked down and the offline backend answers for the rest of
    the iteration (``new_iteration`` tries it again); an answer still invalid after the
    repair is answered offline too, for that question only;
-7. **stop**: a remote call runs in a worker thread that the armour waits on in short
+7. **stop**: a remote call runs in a worker thread that the planner waits on in short
    slices; when ``should_stop`` says so (a signal, a stop command) the call is abandoned and
    ``PlannerStopped`` raised within a fraction of a second, backoffs included.
 
@@ -40,6 +41,7 @@ from typing import Any, Generic, Literal, TypeVar, cast
 
 from pydantic import BaseModel
 
+from experimenter.planner.answers import Decomposition, Progress, Proposals
 from experimenter.planner.backends import Backend, make_backend
 from experimenter.planner.backends.base import (
     BackendError,
@@ -58,7 +60,6 @@ from experimenter.planner.inputs import AnalyzeInput, DecomposeInput, Image, Pro
 from experimenter.planner.prompts import render_repair
 from experimenter.planner.questions import Inputs, Question, parse_answer, question
 from experimenter.planner.record import NOT_SENT, DecisionRecord, MemoryRecorder, Recorder
-from experimenter.planner.schemas import Decomposition, Progress, Proposals
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +204,7 @@ class Planner:
         """Ordered subtasks, each a valid spec of the scene."""
         return cast(Answer[Decomposition], self.ask(inp, images))
 
-    # --- the armour ----------------------------------------------------------------------
+    # --- asking --------------------------------------------------------------------------
 
     def ask(self, inp: Inputs, images: Sequence[Image] = ()) -> Answer[Any]:
         """Any of the three questions, by the type of ``inp``."""
@@ -333,7 +334,7 @@ class Planner:
             prompt = render_repair(prompt=q.prompt, answer=text, error=str(problem))
             request = Request(q.kind, prompt, q.schema, pics, inp, repair_of=text)
 
-    # --- pieces of the armour ------------------------------------------------------------
+    # --- what guards each call -----------------------------------------------------------
 
     def _check_stop(self) -> None:
         if self.should_stop is not None and self.should_stop():
@@ -362,7 +363,7 @@ class Planner:
         def work() -> None:
             try:
                 done.set_result(backend.ask(request))
-            except BaseException as e:  # handed to the waiting armour
+            except BaseException as e:  # handed to the waiting planner
                 done.set_exception(e)
 
         threading.Thread(target=work, name=f"planner-{request.kind}", daemon=True).start()

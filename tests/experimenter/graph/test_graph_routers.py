@@ -8,7 +8,7 @@ import skills
 from experimenter.executor import InProcessExecutor, split_steps
 from experimenter.graph.context import Context
 from experimenter.graph.graph import build_graph
-from experimenter.graph.library import seed_library
+from experimenter.graph.roster import seed_library
 from experimenter.graph.routers import after_analyze, after_decompose, after_evaluate
 from experimenter.graph.settings import LoopSettings
 from experimenter.graph.state import LoopState
