@@ -119,7 +119,7 @@ def cost_table(settings: PlannerSettings) -> list[dict[str, Any]]:
 
 
 def latency() -> dict[str, dict[str, float]]:
-    """Microseconds per offline decision: the rules alone, and through the whole armour
+    """Microseconds per offline decision: the rules alone, and through the whole planner
     (prompt rendered for the decisions row, rules, answer parsed and checked, row recorded)."""
     planner = Planner(OfflineBackend())
     out = {}
@@ -131,10 +131,10 @@ def latency() -> dict[str, dict[str, float]]:
         def rules(request: Request = request) -> None:
             planner.offline.ask(request)
 
-        def armoured(inp: Any = inp) -> None:
+        def planned(inp: Any = inp) -> None:
             planner.ask(inp)
 
-        out[q.kind] = {"rules": _best_mean_us(rules), "armour": _best_mean_us(armoured)}
+        out[q.kind] = {"rules": _best_mean_us(rules), "planner": _best_mean_us(planned)}
     return out
 
 
@@ -176,7 +176,7 @@ def main() -> None:
             f"{r['dollars_no_thinking']:>7.5f} {r['dollars_thinking_budget']:>10.5f}"
         )
     for kind, us in figures["offline_us_per_decision"].items():
-        print(f"offline {kind}: {us['rules']:.0f} us (rules), {us['armour']:.0f} us (armour)")
+        print(f"offline {kind}: {us['rules']:.0f} us (rules), {us['planner']:.0f} us (planner)")
 
 
 if __name__ == "__main__":

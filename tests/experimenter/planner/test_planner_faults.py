@@ -1,4 +1,4 @@
-"""The armour under a real, fallible model (issue 13, points 6-8), through the real SDKs.
+"""The planner under a real, fallible model (issue 13, points 6-8), through the real SDKs.
 
 The fake servers misbehave as real services do: an HTTP 200 whose body is truncated JSON,
 an HTML page or JSON of another shape; 429 and 500; a text part that is not JSON; an answer
