@@ -195,7 +195,8 @@ def run_policy_arm(
     experimenter's library is seeded with, its action noise) instead, so that the goal
     trained directly sees the scripted data the experimenter collects.
     """
-    from controllers.primitives import Chain, stack_chain
+    from controllers.chain import Chain
+    from controllers.primitives import stack_chain
 
     learner = Learner(cfg)
     goal = learner.add_task(run.goal)

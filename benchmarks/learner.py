@@ -36,11 +36,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from controllers.chain import Chain
 from controllers.compile import compile_task
 from controllers.env import BlocksEnv, BlocksVecEnv
 from controllers.layout import ObsLayout
 from controllers.learner import Learner, LearnerConfig
-from controllers.primitives import Chain, Grasp, Lift, Primitive, Reach, stack_chain
+from controllers.primitives import Grasp, Lift, Primitive, Reach, stack_chain
 from tasks import as_task
 
 HIDDEN = (256, 256)

@@ -12,9 +12,9 @@ so they run on any copy of the arena and on recorded data alike.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -36,7 +36,7 @@ DIRECTIONS: dict[str, np.ndarray] = {
 }
 
 
-def _move(grip_pos: np.ndarray, target: np.ndarray, gripper: float, gain: float) -> np.ndarray:
+def move_to(grip_pos: np.ndarray, target: np.ndarray, gripper: float, gain: float) -> np.ndarray:
     """Proportional velocity command towards ``target``; halves the error every step."""
     v = np.clip((target - grip_pos) * gain, -1.0, 1.0)
     return np.array([v[0], v[1], v[2], gripper])
@@ -116,7 +116,7 @@ class Reach(Primitive):
             target = np.array([p[0], p[1], max(g[2], self._top(obs, self.obj) + CLEARANCE)])
             if g[2] < self._top(obs, self.obj) + CLEARANCE - 0.01:
                 target[:2] = g[:2]  # rise first
-        return _move(g, target, OPEN, self._gain)
+        return move_to(g, target, OPEN, self._gain)
 
     def done(self, obs: np.ndarray) -> bool:
         g, p = self._grip(obs), self._pos(obs, self.obj)
@@ -143,7 +143,7 @@ class Grasp(Primitive):
         g, p = self._grip(obs), self._pos(obs, self.obj)
         target = np.array([p[0], p[1], g[2]])
         self._held_for = self._held_for + 1 if self._holding(obs, self.obj) else 0
-        return _move(g, target, CLOSE, self._gain)
+        return move_to(g, target, CLOSE, self._gain)
 
     def done(self, obs: np.ndarray) -> bool:
         # Two steps of contact: the fingers have stopped and squeeze.
@@ -173,7 +173,7 @@ class Lift(Primitive):
     def _act(self, obs: np.ndarray) -> np.ndarray:
         g = self._grip(obs)
         z = self.layout.table_z + self.height + 0.01 + self.layout.half_size(self.obj)
-        return _move(g, np.array([g[0], g[1], z - self._offset]), CLOSE, self._gain)
+        return move_to(g, np.array([g[0], g[1], z - self._offset]), CLOSE, self._gain)
 
     def done(self, obs: np.ndarray) -> bool:
         return self._bottom(obs) - self.layout.table_z >= self.height and self._holding(
@@ -211,7 +211,7 @@ class MoveAbove(Primitive):
         target = np.array([p[0], p[1], max(z, g[2])])
         if g[2] < z - 0.01:
             target[:2] = g[:2]  # rise before travelling
-        return _move(g, target, CLOSE if self._held else OPEN, self._gain)
+        return move_to(g, target, CLOSE if self._held else OPEN, self._gain)
 
     def _ref(self, obs: np.ndarray) -> np.ndarray:
         return self._pos(obs, self._held) if self._held else self._grip(obs)
@@ -243,13 +243,13 @@ class PlaceOn(Primitive):
     def _act(self, obs: np.ndarray) -> np.ndarray:
         g, p = self._grip(obs), self._pos(obs, self.obj)
         if self._held is None:
-            return _move(g, g, OPEN, self._gain)
+            return move_to(g, g, OPEN, self._gain)
         h = self._pos(obs, self._held)
         rest = p[2] + self.layout.half_size(self.obj) + self.layout.half_size(self._held)
         # Aim slightly below the resting height so the cube is pressed gently on its support;
         # correct the horizontal offset of the held cube, not of the hand.
         target = g + np.array([p[0] - h[0], p[1] - h[1], rest - 0.004 - h[2]])
-        return _move(g, target, CLOSE, self._gain)
+        return move_to(g, target, CLOSE, self._gain)
 
     def done(self, obs: np.ndarray) -> bool:
         if self._held is None:
@@ -284,7 +284,7 @@ class Release(Primitive):
         g = self._grip(obs)
         # Rise only once open: lifting a half-open gripper would drag the cube along.
         z = self._z0 + 0.04 if self._opened(obs) else g[2]
-        return _move(g, np.array([g[0], g[1], z]), OPEN, self._gain)
+        return move_to(g, np.array([g[0], g[1], z]), OPEN, self._gain)
 
     def done(self, obs: np.ndarray) -> bool:
         free = self._held is None or not (
@@ -342,7 +342,7 @@ class Push(Primitive):
             target = np.array([g[0], g[1], p[2] + half + CLEARANCE])  # rise first
         else:
             target = np.array([behind[0], behind[1], p[2] + half + CLEARANCE])
-        return _move(g, target, CLOSE, self._gain)
+        return move_to(g, target, CLOSE, self._gain)
 
     def done(self, obs: np.ndarray) -> bool:
         moved = np.dot(self._pos(obs, self.obj)[:2] - self._start[:2], DIRECTIONS[self.direction])
@@ -388,162 +388,3 @@ def stack_chain(layout: ObsLayout, top: str = "red", bottom: str = "blue") -> li
         PlaceOn(layout, obj=bottom),
         Release(layout),
     ]
-
-
-HOLD_GAIN = 0.5 / (MAX_SPEED * 25 * TIMESTEP)
-"""Gain of ``hold``'s position servo (closes half the error per default control step)."""
-
-
-def hold(obs: np.ndarray, grip: float | None = None, at: np.ndarray | None = None) -> np.ndarray:
-    """Stay still: servo the gripper back to ``at`` (a zero velocity command alone sags
-    under a held block's weight), and repeat ``grip``, the last gripper command, so that a
-    held object stays squeezed (commanding the current opening would relax the grasp).
-    Without ``grip`` the gripper keeps its current opening; without ``at``, no servo."""
-    if grip is None:
-        grip = 1.0 - 2.0 * float(ObsLayout.gripper_opening(obs)) / MAX_OPENING
-    if at is None:
-        return np.array([0.0, 0.0, 0.0, grip])
-    pos = np.asarray(ObsLayout.gripper_pos(obs), dtype=np.float64)
-    return _move(pos, at, grip, HOLD_GAIN)
-
-
-class Holder:
-    """What a finished run of skills does: stay where it is, the gripper as last commanded.
-
-    Wrap every action the run returns in ``commanded``; once finished, ``act`` holds.
-    """
-
-    def __init__(self) -> None:
-        self.grip: float | None = None
-        self.at: np.ndarray | None = None
-
-    def commanded(self, action: np.ndarray) -> np.ndarray:
-        self.grip = float(action[3])
-        return action
-
-    def act(self, obs: np.ndarray) -> np.ndarray:
-        if self.at is None:  # the position where the run finished
-            self.at = np.asarray(ObsLayout.gripper_pos(obs), dtype=np.float64)
-        return hold(obs, self.grip, self.at)
-
-
-class Step(Protocol):
-    """One step of a ``Chain``: a primitive, or a part of a skill (``skill_exec``)."""
-
-    @property
-    def name(self) -> str:
-        """What ``Chain.failed`` reports when this step gives up."""
-        ...
-
-    def start(self, obs: np.ndarray) -> None:
-        """Bind to the observation where the step begins (called once, before the rest)."""
-        ...
-
-    def done(self, obs: np.ndarray) -> bool:
-        """The step's own success check: it ends, and the next step starts."""
-        ...
-
-    def timed_out(self) -> bool:
-        """The step gave up (its time, or its plan, ran out): the chain fails."""
-        ...
-
-    def act(self, obs: np.ndarray) -> np.ndarray:
-        """The next action."""
-        ...
-
-
-class Chain:
-    """Runs steps in order on one arena copy; each ends on its own success or gives up.
-
-    A step already done when it starts is skipped. A step that gives up ends the chain as
-    failed (``failed`` is then the step's name): later steps assume what the earlier ones
-    achieved. A finished chain holds still, its gripper as last commanded, so a lifted
-    block stays in the hand. The one sequencer of primitives and of skills' parts
-    (``skill_exec.build_run``).
-    """
-
-    def __init__(self, steps: Sequence[Step]) -> None:
-        if not steps:
-            raise ValueError("a chain needs at least one step")
-        self.steps = list(steps)
-        self.index = 0
-        self.failed: str | None = None
-        self._started = False
-        self._holder = Holder()
-
-    @property
-    def finished(self) -> bool:
-        return self.failed is not None or self.index >= len(self.steps)
-
-    @property
-    def current(self) -> Step | None:
-        return None if self.finished else self.steps[self.index]
-
-    def act(self, obs: np.ndarray) -> np.ndarray:
-        """The next action; a finished chain holds still, its gripper as last commanded."""
-        while not self.finished:
-            step = self.steps[self.index]
-            if not self._started:
-                step.start(obs)
-                self._started = True
-            if step.done(obs):
-                self.index += 1
-                self._started = False
-                continue
-            if step.timed_out():
-                self.failed = step.name
-                break
-            return self._holder.commanded(step.act(obs))
-        return self._holder.act(obs)
-
-
-@dataclass
-class ChainResult:
-    """How one run of a chain went."""
-
-    success: bool
-    """The task's success predicate held at the end."""
-    steps: int
-    """Control steps taken."""
-    failed: str | None
-    """Name of the step that gave up, if any."""
-    rewards: np.ndarray
-    """The task's reward after every step, shape (steps,)."""
-    frames: list[np.ndarray]
-    """Rendered frames (only when a camera was given)."""
-
-
-def run_chain(
-    env: Any,
-    chain: Chain,
-    *,
-    seed: int,
-    max_steps: int = 200,
-    settle_steps: int = 5,
-    camera: Any = None,
-) -> ChainResult:
-    """Run ``chain`` in a ``BlocksEnv`` from ``reset(seed=seed)``; success is the env task's.
-
-    After the chain finishes, ``settle_steps`` more steps let the scene come to rest, so a
-    stack that topples counts as a failure.
-    """
-    obs, info = env.reset(seed=seed)
-    rewards: list[float] = []
-    frames = [camera.render(env.data)] if camera is not None else []
-    after = 0
-    steps = 0
-    for steps in range(1, max_steps + 1):  # noqa: B007 - steps is reported
-        obs, reward, terminated, truncated, info = env.step(chain.act(obs))
-        rewards.append(reward)
-        if camera is not None:
-            frames.append(camera.render(env.data))
-        after += chain.finished
-        if after > settle_steps or terminated or truncated:
-            break
-    return ChainResult(
-        success=bool(info["success"]),
-        steps=steps,
-        failed=chain.failed,
-        rewards=np.asarray(rewards),
-        frames=frames,
-    )

@@ -1,6 +1,6 @@
 """Skill execution: a skill's parts run in order, each until its own success or a timeout.
 
-A *part* is one step of a skill's execution (a ``primitives.Step``), and states what it
+A *part* is one step of a skill's execution (a ``chain.Step``), and states what it
 achieves as a task spec:
 
 - ``ScriptedPart``: a scripted primitive (``controllers.primitives``), preceded by the
@@ -9,7 +9,7 @@ achieves as a task spec:
   move above unless the cube is already over its support);
 - ``PolicyPart``: the learned policy acting under one task (its canonical instruction).
 
-``build_run`` puts the parts in a ``primitives.Chain``, the sequencer of primitives too, and
+``build_run`` puts the parts in a ``chain.Chain``, the sequencer of primitives too, and
 that is what ``Learner.collect(chain=...)`` drives: it has ``act(obs)``, ``finished`` and
 ``failed``. A part whose spec already holds when it starts is skipped; a part that times out
 (or whose scripted plan gives up) ends the run as failed, since later parts assume what
@@ -27,9 +27,10 @@ from typing import Any
 
 import numpy as np
 
+from controllers.chain import Chain, Step
 from controllers.compile import CompiledTask, compile_task
 from controllers.layout import ObsLayout
-from controllers.primitives import Chain, Primitive, Step, make_primitive
+from controllers.primitives import Primitive, make_primitive
 from tasks import as_task
 
 Policy = Callable[[np.ndarray, int], np.ndarray]

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from controllers.chain import Chain, run_chain
 from controllers.env import BlocksEnv
 from controllers.layout import SceneConfig
-from controllers.primitives import Chain, run_chain, stack_chain
+from controllers.primitives import stack_chain
 
 log = logging.getLogger(__name__)
 

@@ -38,8 +38,8 @@ from tasks import TaskSpec, as_task
 
 
 class Runnable(Protocol):
-    """What collection drives on one arena copy: ``primitives.Chain``,
-    ``skill_exec.SkillRun`` or anything else that acts on one observation."""
+    """What collection drives on one arena copy: a ``chain.Chain`` (of primitives or of a
+    skill's parts, ``skill_exec.build_run``) or anything else that acts on one observation."""
 
     def act(self, obs: np.ndarray) -> np.ndarray: ...
 

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from controllers.arena import BlocksArena, check_action
+from controllers.chain import Chain
 from controllers.layout import SceneConfig
-from controllers.primitives import Chain, Grasp, Lift, Reach
+from controllers.primitives import Grasp, Lift, Reach
 
 
 def test_dropped_cube_comes_to_rest_on_the_table():

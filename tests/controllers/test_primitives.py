@@ -3,16 +3,10 @@
 import numpy as np
 import pytest
 
+from controllers.chain import Chain, run_chain
 from controllers.compile import compile_task
 from controllers.env import BlocksEnv
-from controllers.primitives import (
-    PRIMITIVES,
-    Chain,
-    Push,
-    make_primitive,
-    run_chain,
-    stack_chain,
-)
+from controllers.primitives import PRIMITIVES, Push, make_primitive, stack_chain
 from tasks import as_task
 
 DESIGN_STACK = {

@@ -4,8 +4,9 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
+from controllers.chain import Chain, run_chain
 from controllers.env import BlocksEnv
-from controllers.primitives import Chain, run_chain, stack_chain
+from controllers.primitives import stack_chain
 from controllers.render import Camera, filmstrip, save_video
 
 

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 import torch
 
+from controllers.chain import Chain
 from controllers.compile import compile_task
 from controllers.learner import Learner, LearnerConfig, ReplayBuffer, Source
 from controllers.learner.tasks import object_indices
 from controllers.learner.text import features, tokenize
-from controllers.primitives import Chain, stack_chain
+from controllers.primitives import stack_chain
 from tasks import TaskSpecError, as_task
 
 
