@@ -43,7 +43,6 @@ A short check: ``--env-steps 4000 --hidden 64 64 --eval-every 2000 --final-episo
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import random
@@ -309,7 +308,7 @@ def _field_value(key: str, text: str) -> Any:
 def learner_config(a: argparse.Namespace, seed: int) -> LearnerConfig:
     """Every arm's learner: the learner flags, then ``--learner FIELD=VALUE`` pairs; an
     unknown field or a bad value is refused with what is allowed."""
-    names = {f.name for f in dataclasses.fields(LearnerConfig)} - {"extra", "seed"}
+    names = set(LearnerConfig.model_fields) - {"extra", "seed"}
     fields: dict[str, Any] = {
         "hidden": tuple(a.hidden), "batch_size": a.batch_size, "episode_steps": a.episode_steps,
         "num_envs": a.num_envs, "random_steps": a.random_steps, "device": a.device, "seed": seed,

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = {"tasks", "durable", "controllers", "storage", "skills", "experimenter", "web"}
+OURS = {"tasks", "durable", "settings", "controllers", "storage", "skills", "experimenter", "web"}
 
 # package -> top-level modules (ours or heavy) it must never import
 FORBIDDEN = {
     "tasks": (OURS - {"tasks"}) | {"numpy", "gymnasium", "mujoco", "torch"},
     "durable": (OURS - {"durable"}) | {"numpy", "gymnasium", "mujoco", "torch"},
+    "settings": (OURS - {"settings", "tasks"}) | {"numpy", "gymnasium", "mujoco", "torch"},
     "controllers": {"storage", "skills", "experimenter", "web"},
     "storage": {"controllers", "skills", "experimenter", "web", "torch", "mujoco"},
     "skills": {"controllers", "experimenter", "web", "torch", "mujoco"},
@@ -51,7 +52,7 @@ def test_light_packages_load_neither_mujoco_nor_torch(module):
     assert out.stdout.strip() == "[]", f"{module} pulls in {out.stdout.strip()}"
 
 
-@pytest.mark.parametrize("module", ["tasks", "durable", "web.app", "controllers"])
+@pytest.mark.parametrize("module", ["tasks", "durable", "settings", "web.app", "controllers"])
 def test_the_language_and_the_dashboard_load_no_numeric_stack(module):
     """The task language is pydantic and the standard library; the dashboard imports it rather
     than the arena; ``controllers`` itself registers nothing (``controllers.env`` does)."""

@@ -4,10 +4,10 @@ Imports torch and MuJoCo; ``controllers`` itself, ``controllers.compile`` and th
 (``tasks``) stay free of both.
 """
 
-from controllers.learner.config import LearnerConfig
 from controllers.learner.learner import Learner, resolve_device, train_tasks
 from controllers.learner.replay import ReplayBuffer, Source
 from controllers.learner.results import CollectStats, EpisodeRecord, EvalResult
+from settings import LearnerConfig
 
 __all__ = [
     "CollectStats",

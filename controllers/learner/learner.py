@@ -27,13 +27,13 @@ import torch
 from controllers.arena import ACTION_DIM
 from controllers.env import BlocksVecEnv
 from controllers.layout import SceneConfig
-from controllers.learner.config import LearnerConfig
 from controllers.learner.files import atomic_write
 from controllers.learner.replay import ReplayBuffer, Source
 from controllers.learner.results import CollectStats, EpisodeRecord, EvalResult
 from controllers.learner.sac import SAC, Batch
 from controllers.learner.tasks import Normalizer, TaskSet, object_indices
 from controllers.learner.text import tokenize
+from settings import LearnerConfig
 from tasks import TaskSpec, as_task
 
 

@@ -16,9 +16,9 @@ import torch
 from torch import nn
 
 from controllers.layout import GRIPPER_DIM, OBJECT_DIM
-from controllers.learner.config import LearnerConfig
 from controllers.learner.networks import Actor, Critic, select_objects
 from controllers.learner.text import InstructionEncoder
+from settings import LearnerConfig
 
 
 class Batch(NamedTuple):
