@@ -68,7 +68,7 @@ import torch
 from controllers.layout import SceneConfig
 from controllers.learner import Learner, LearnerConfig
 from durable import atomic_write_bytes
-from experimenter.graph.settings import LoopSettings
+from settings import LoopSettings
 from skills.stats import wilson_interval
 from tasks import TaskSpec, as_task
 
@@ -250,7 +250,7 @@ def run_experimenter_arm(run: Run, cfg: LearnerConfig, a: argparse.Namespace, ho
         collect_steps=a.eval_every, updates_per_step=a.updates_per_step,
         eval_episodes=a.eval_episodes, threshold=a.target, goal_threshold=a.goal_threshold,
         video_every=0,
-        learner={**cfg.to_dict(), "hidden": list(cfg.hidden)},
+        learner=cfg,
     )  # fmt: skip
     daemon = Daemon(
         db, home=home, name="curriculum", settings=settings,
@@ -281,7 +281,7 @@ def run_experimenter_arm(run: Run, cfg: LearnerConfig, a: argparse.Namespace, ho
     run.note = report.reason
     db.dispose()
     # The final learner: the newest checkpoint, loaded as benchmarks/promotion.py does.
-    config = LearnerConfig(**{"seed": 0, **daemon.settings.learner})
+    config = daemon.settings.learner
     store = LearnerStore(home / "experiments" / str(daemon.experiment_id) / "learner", config)
     learner = store.get()
     run.final = final_measure(learner, learner.add_task(run.goal), a.final_episodes)

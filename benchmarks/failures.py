@@ -30,10 +30,9 @@ import torch
 
 from controllers.compile import compile_task
 from controllers.env import BlocksVecEnv
-from controllers.learner import LearnerConfig
-from experimenter.graph.settings import LoopSettings
 from experimenter.learner_store import LearnerStore
 from experimenter.planner.curriculum import decompose
+from settings import LoopSettings
 from storage import open_database, runs
 from tasks import as_task, canonical_instruction
 from tasks.geometry import ON_XY_FRACTION, ON_Z_TOL
@@ -65,7 +64,7 @@ def main() -> None:
         raise SystemExit(f"experiment {a.experiment!r} has no goal: give one with --goal")
     store = LearnerStore(
         a.data_dir / "experiments" / str(exp_id) / "learner",
-        LearnerConfig(**{"seed": 0, **settings.learner}),
+        settings.learner,
     )
     learner = store.get()
     layout = learner.layout

@@ -26,9 +26,8 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 import torch
 
 import skills
-from controllers.learner import LearnerConfig
-from experimenter.graph.settings import LoopSettings
 from experimenter.learner_store import LearnerStore
+from settings import LoopSettings
 from skills.stats import wilson_interval
 from storage import open_database, runs
 
@@ -61,7 +60,7 @@ def main() -> None:
             s, status=args.status, kind="learned", experiment_id=exp_id, limit=10_000
         )
         specs = skills.skill_specs(s, skill_ids=[k.id for k in promoted])
-    config = LearnerConfig(**{"seed": 0, **settings.learner})
+    config = settings.learner
     store = LearnerStore(args.data_dir / "experiments" / str(exp_id) / "learner", config)
     learner = store.get()
     rows: list[dict[str, Any]] = []

@@ -17,8 +17,8 @@ from pydantic_settings import CliPositionalArg
 
 from experimenter.commands_db import DatabaseOptions
 from experimenter.config import Settings
-from experimenter.graph.settings import MAX_TRAINING, LoopSettings
 from experimenter.tables import table
+from settings import MAX_TRAINING, LearnerConfig, LoopSettings
 
 if TYPE_CHECKING:
     from experimenter.planner import PlannerSettings
@@ -150,7 +150,7 @@ class Run(ExperimentOption):
         """The loop's and the planner's settings, every value checked (``ValueError``, or
         pydantic's ``ValidationError``, on the first bad one); touches no database."""
         from controllers.layout import SceneConfig
-        from controllers.learner import LearnerConfig, resolve_device
+        from controllers.learner import resolve_device
         from experimenter.planner import Planner, PlannerSettings
         from tasks import Goal
 
@@ -164,17 +164,17 @@ class Run(ExperimentOption):
             video_every=self.video_every,
             max_env_steps=self.max_env_steps,
             max_hours=self.max_hours, max_usd=self.max_usd,
-            learner={
+            learner=LearnerConfig.model_validate({
                 "hidden": list(self.hidden), "batch_size": self.batch_size,
                 "episode_steps": self.episode_steps, "num_envs": self.num_envs,
                 "random_steps": self.random_steps, "device": self.device, "seed": self.seed,
                 "bc_weight": self.bc_weight, "demo_fraction": self.demo_fraction,
                 "critic_layer_norm": self.critic_layer_norm, "actor_average": self.actor_average,
                 "bc_normalize": self.bc_normalize, "success_weight": self.success_weight,
-            },
+            }),
         )  # fmt: skip
         # A GPU this machine lacks is refused here, not at the daemon's first training step.
-        resolve_device(LearnerConfig(**settings.learner).device)
+        resolve_device(settings.learner.device)
         # --planner wins; without it EXPERIMENTER_PLANNER_BACKEND does, else offline.
         given = {"backend": self.planner} if self.planner is not None else {}
         planner_settings = PlannerSettings(**given)  # type: ignore[arg-type]

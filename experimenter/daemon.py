@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from experimenter.graph.settings import LoopSettings
 from experimenter.planner import (
     BudgetExhausted,
     DatabaseRecorder,
@@ -37,6 +36,7 @@ from experimenter.planner import (
     PlannerSettings,
     PlannerStopped,
 )
+from settings import LoopSettings
 from storage import Database, commands, proposals, runs
 from storage.enums import CommandKind, DecidedBy, ExperimentStatus, TaskStatus
 
@@ -119,9 +119,7 @@ def open_experiment(
                 f"experiment {name!r} has goal {kept.text if kept else None!r}, not "
                 f"{asked.text!r}; start another one with --experiment NEW_NAME"
             )
-        given = {k: v for k, v in settings.budgets().items() if v is not None}
-        mapping = {"env_steps": "max_env_steps", "hours": "max_hours", "usd": "max_usd"}
-        stored = stored.model_copy(update={mapping[k]: v for k, v in given.items()})
+        stored = stored.with_budgets_of(settings)
         runs.update_experiment(
             s, experiment_id=exp.id, budgets=stored.budgets(),
             config=stored.model_dump(mode="json"),
@@ -321,7 +319,6 @@ class Daemon:
         import torch
         from langgraph.types import Command
 
-        from controllers.learner import LearnerConfig
         from experimenter.executor import InProcessExecutor
         from experimenter.graph.context import Context, StopRequested
         from experimenter.graph.graph import build_graph, thread_config
@@ -346,7 +343,7 @@ class Daemon:
         planner = Planner.from_settings(
             planner_settings, recorder=recorder, should_stop=self.should_stop
         )
-        config = LearnerConfig(**{"seed": 0, **self.settings.learner})
+        config = self.settings.learner
         store = LearnerStore(self.home / "experiments" / str(exp_id) / "learner", config)
         summaries: list[str] = []
         with checkpointer(self.db, self.home) as saver:

@@ -1,7 +1,9 @@
 """Settings that more than one package reads, each declared once.
 
-- ``LearnerConfig``: the learner's hyper-parameters (``controllers.learner`` trains with them,
-  an experiment stores them, the dashboard shows them).
+- ``LearnerConfig``: the learner's hyper-parameters (``controllers.learner`` trains with them).
+- ``LoopSettings``: what an experiment stores as its configuration: the loop's settings, its
+  ``Budgets`` and its ``LearnerConfig``; the daemon writes it, the loop reads it, the
+  dashboard shows it, and ``experimenter run``'s flags are built from it.
 
 The package imports only pydantic and the task language, so the arena, the daemon and the
 dashboard can all read it. Values enter where a person gives them (a command's flags, the
@@ -9,5 +11,6 @@ environment) and travel typed from there.
 """
 
 from settings.learner import LearnerConfig
+from settings.loop import MAX_TRAINING, Budgets, LoopSettings
 
-__all__ = ["LearnerConfig"]
+__all__ = ["MAX_TRAINING", "Budgets", "LearnerConfig", "LoopSettings"]

@@ -9,8 +9,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from controllers.layout import ObsLayout, SceneConfig
-from experimenter.graph.settings import LoopSettings
 from experimenter.planner import DatabaseRecorder, Image, Planner
+from settings import LoopSettings
 from storage import Database
 from tasks import Goal, TaskSpec
 

@@ -16,11 +16,11 @@ from experimenter.daemon import Daemon
 from experimenter.executor import InProcessExecutor
 from experimenter.graph.context import Context
 from experimenter.graph.routers import stop_reason
-from experimenter.graph.settings import LoopSettings
 from experimenter.graph.state import LoopState
 from experimenter.learner_store import LearnerStore
 from experimenter.planner import DatabaseRecorder, Planner, PlannerSettings, ProposeInput
 from experimenter.planner.prompts import render_propose
+from settings import LoopSettings
 from skills.goals import goal_payload, read_goal
 from storage import Database, commands, runs
 from tasks import Goal

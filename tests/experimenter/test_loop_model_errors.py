@@ -23,11 +23,11 @@ from experimenter.graph.nodes import propose as propose_node
 from experimenter.graph.nodes.shared import PROMPT_LIBRARY
 from experimenter.graph.roster import reject_task, seed_library
 from experimenter.graph.routers import stop_reason
-from experimenter.graph.settings import LoopSettings
 from experimenter.graph.state import LoopState
 from experimenter.learner_store import LearnerStore
 from experimenter.planner import DatabaseRecorder, Planner, PlannerSettings
 from experimenter.status import experiment_status
+from settings import LoopSettings
 from storage import Database, runs
 from storage.episodes import record_episode
 from storage.models import Decision

@@ -13,8 +13,8 @@ from node_fakes import FakeExecutor, FakeLearnerStore, Loop, ScriptedBackend
 
 from controllers.learner import LearnerConfig
 from experimenter.graph.context import Context
-from experimenter.graph.settings import LoopSettings
 from experimenter.planner import DatabaseRecorder, Image, Planner
+from settings import LoopSettings
 from storage import Database, runs
 
 _names = itertools.count()

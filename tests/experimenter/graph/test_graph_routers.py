@@ -10,10 +10,10 @@ from experimenter.graph.context import Context
 from experimenter.graph.graph import build_graph
 from experimenter.graph.roster import seed_library
 from experimenter.graph.routers import after_analyze, after_decompose, after_evaluate
-from experimenter.graph.settings import LoopSettings
 from experimenter.graph.state import LoopState
 from experimenter.learner_store import LearnerStore
 from experimenter.planner import DatabaseRecorder, Planner, PlannerSettings
+from settings import LoopSettings
 from storage import Database, runs
 
 REACH = {"stages": [{"all": [{"pred": "reach", "args": ["red"]}]}]}
