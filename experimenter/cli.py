@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, CliApp, CliSubCommand, SettingsConfigDict
@@ -27,6 +28,8 @@ from experimenter.commands_run import (
 from experimenter.commands_serve import Serve
 from experimenter.commands_skills import Skills
 from experimenter.config import Settings
+from experimenter.flags import flag
+from settings import LearnerConfig, LoopSettings
 
 log = logging.getLogger("experimenter")
 
@@ -70,44 +73,27 @@ class Train(BaseModel):
     steps: int = Field(50_000, ge=1, description="Env steps to collect (whole episodes).")
     out: Path | None = Field(None, description="Output folder (default: <data dir>/train).")
     resume: bool = Field(False, description="Continue from the checkpoint in the output folder.")
-    seed: int = Field(0, description="Seed of every random number generator.")
-    hidden: list[int] = Field([256, 256], description="Hidden layer sizes.")
-    batch_size: int = Field(256, ge=1, description="Transitions per gradient update.")
-    episode_steps: int = Field(100, ge=1, description="Control steps per episode.")
-    num_envs: int = Field(8, ge=1, description="Arena copies stepped together.")
-    updates_per_step: float = Field(0.5, gt=0, description="Gradient updates per env step.")
-    bc_weight: float = Field(0.0, ge=0, description="Behaviour-cloning weight on chain data.")
-    conditioning: str = Field(
-        "objects",
-        description="Instruction conditioning: objects (object-centric view), concat or film.",
-    )
-    n_step: int = Field(1, ge=1, description="Steps of reward summed before bootstrapping.")
-    precision: str = Field(
-        "float32",
-        description="Matrix products in float32 or bfloat16 (on CPU a little faster at 256 "
-        "wide on one thread only).",
-    )
+    # Flags named like a LearnerConfig field are that field (flag()): the bare learner keeps
+    # its defaults, pure RL.
+    seed: int = flag(LearnerConfig, "seed")
+    hidden: list[int] = flag(LearnerConfig, "hidden")
+    batch_size: int = flag(LearnerConfig, "batch_size")
+    episode_steps: int = flag(LearnerConfig, "episode_steps")
+    num_envs: int = flag(LearnerConfig, "num_envs")
+    updates_per_step: float = flag(LoopSettings, "updates_per_step")
+    bc_weight: float = flag(LearnerConfig, "bc_weight")
+    conditioning: Literal["concat", "film", "objects"] = flag(LearnerConfig, "conditioning")
+    n_step: int = flag(LearnerConfig, "n_step")
+    precision: Literal["float32", "bfloat16"] = flag(LearnerConfig, "precision")
     eval_every: int = Field(5_000, ge=1, description="Evaluate every this many env steps.")
     eval_episodes: int = Field(20, ge=1, description="Episodes per evaluation (fixed seeds).")
     threads: int = Field(2, ge=1, description="torch CPU threads.")
-    device: str = Field("cpu", description="cpu, cuda or auto.")
+    device: str = flag(LearnerConfig, "device")
 
     def cli_cmd(self) -> None:
-        from controllers.learner import LearnerConfig
         from experimenter.train import run_training
 
-        config = LearnerConfig(
-            hidden=tuple(self.hidden),
-            batch_size=self.batch_size,
-            episode_steps=self.episode_steps,
-            num_envs=self.num_envs,
-            bc_weight=self.bc_weight,
-            conditioning=self.conditioning,  # type: ignore[arg-type]  # checked by the config
-            n_step=self.n_step,
-            precision=self.precision,  # type: ignore[arg-type]  # checked by the config
-            device=self.device,
-            seed=self.seed,
-        )
+        config = LearnerConfig.model_validate(self.model_dump(include=LEARNER_FLAGS))
         report = run_training(
             tasks=self.task,
             env_steps=self.steps,
@@ -125,6 +111,10 @@ class Train(BaseModel):
             f"{report.env_steps} env steps, {report.updates} updates in {report.seconds:.0f} s\n"
             f"learning curve: {report.curve}\ncheckpoint: {report.checkpoint}"
         )
+
+
+LEARNER_FLAGS = Train.model_fields.keys() & LearnerConfig.model_fields.keys()
+"""The flags of ``train`` that set a field of the learner's settings."""
 
 
 class Main(
@@ -155,6 +145,18 @@ class Main(
         CliApp.run_subcommand(self)
 
 
+def _problem(err: Any) -> str:
+    """One of pydantic's errors in one line: where, what was wrong and the value given (a
+    check's own sentence says both)."""
+    where = ".".join(str(x) for x in err["loc"])
+    error = (err.get("ctx") or {}).get("error")
+    if err["type"] == "value_error" and error is not None:
+        return f"{where}: {error}"
+    given = err.get("input")
+    shown = f" (got {given!r})" if isinstance(given, str | int | float | list) else ""
+    return f"{where}: {err['msg']}{shown}"
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MUJOCO_GL", "egl")
     logging.basicConfig(
@@ -167,10 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         CliApp.run(Main, cli_args=args)
     except ValidationError as e:
         for err in e.errors():
-            where = ".".join(str(x) for x in err["loc"])
-            print(
-                f"experimenter: {where}: {err['msg']} (got {err.get('input')!r})", file=sys.stderr
-            )
+            print(f"experimenter: {_problem(err)}", file=sys.stderr)
         return 2
     except ValueError as e:
         print(f"experimenter: {e}", file=sys.stderr)

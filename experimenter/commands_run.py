@@ -17,8 +17,9 @@ from pydantic_settings import CliPositionalArg
 
 from experimenter.commands_db import DatabaseOptions
 from experimenter.config import Settings
+from experimenter.flags import flag
 from experimenter.tables import table
-from settings import MAX_TRAINING, LearnerConfig, LoopSettings
+from settings import LearnerConfig, LoopSettings
 
 if TYPE_CHECKING:
     from experimenter.planner import PlannerSettings
@@ -44,6 +45,8 @@ class ExperimentOption(DatabaseOptions):
 class Run(ExperimentOption):
     """Run the experimenter (foreground) until its goal is learned or a budget is spent."""
 
+    # A flag named like a field of LoopSettings or LearnerConfig is that field (flag()), and
+    # sets it; the others are the command's own.
     planner: str | None = Field(
         None, description="Planner backend: offline (rules, no network), gemini, openai or "
         "replay (default: EXPERIMENTER_PLANNER_BACKEND, else offline; EXPERIMENTER_PLANNER_* "
@@ -53,61 +56,37 @@ class Run(ExperimentOption):
         None, description='Goal task, e.g. "stack the red block on the blue block" (default: '
         "open-ended).",
     )  # fmt: skip
-    seed_skills: Literal["primitives", "none"] = Field(
-        "primitives", description="Start the library with the scripted primitives, or empty."
-    )
-    review: bool = Field(False, description="Proposals wait for experimenter approve|reject.")
-    max_env_steps: int | None = Field(None, ge=1, description="Env step budget.")
-    max_hours: float | None = Field(None, gt=0, description="Wall-time budget in hours.")
-    max_usd: float | None = Field(None, ge=0, description="Planner budget in US dollars.")
-    max_training: int = Field(
-        2, ge=1, le=MAX_TRAINING, description=f"Skills trained at once (K), 1 to {MAX_TRAINING}."
-    )
-    collect_steps: int = Field(2_000, ge=1, description="Env steps collected per iteration.")
-    updates_per_step: float = Field(0.5, gt=0, description="Gradient updates per env step.")
-    eval_episodes: int = Field(10, ge=1, description="Evaluation episodes per skill.")
-    threshold: float = Field(0.8, ge=0, le=1, description="Success rate of a learned skill.")
-    goal_threshold: float | None = Field(
-        None, ge=0, le=1, description="Success the goal must reach (Wilson lower bound) to end "
-        "the run (default: --threshold).",
-    )  # fmt: skip
-    video_every: int = Field(5, ge=0, description="Evaluation video every N iterations (0: none).")
-    hidden: list[int] = Field([256, 256], description="Hidden layer sizes of the learner.")
-    batch_size: int = Field(256, ge=1, description="Transitions per gradient update.")
-    episode_steps: int = Field(100, ge=1, description="Control steps per episode.")
-    num_envs: int = Field(8, ge=1, description="Arena copies stepped together.")
-    random_steps: int = Field(2_000, ge=0, description="Random-action env steps at the start.")
-    device: str = Field("cpu", description="Torch device: cpu, cuda or auto.")
-    seed: int = Field(0, description="Seed of the learner's random number generators.")
+    seed_skills: Literal["primitives", "none"] = flag(LoopSettings, "seed_skills")
+    review: bool = flag(LoopSettings, "review")
+    max_env_steps: int | None = flag(LoopSettings, "max_env_steps")
+    max_hours: float | None = flag(LoopSettings, "max_hours")
+    max_usd: float | None = flag(LoopSettings, "max_usd")
+    max_training: int = flag(LoopSettings, "max_training")
+    collect_steps: int = flag(LoopSettings, "collect_steps")
+    updates_per_step: float = flag(LoopSettings, "updates_per_step")
+    eval_episodes: int = flag(LoopSettings, "eval_episodes")
+    threshold: float = flag(LoopSettings, "threshold")
+    goal_threshold: float | None = flag(LoopSettings, "goal_threshold")
+    video_every: int = flag(LoopSettings, "video_every")
+    hidden: list[int] = flag(LearnerConfig, "hidden")
+    batch_size: int = flag(LearnerConfig, "batch_size")
+    episode_steps: int = flag(LearnerConfig, "episode_steps")
+    num_envs: int = flag(LearnerConfig, "num_envs")
+    random_steps: int = flag(LearnerConfig, "random_steps")
+    device: str = flag(LearnerConfig, "device")
+    seed: int = flag(LearnerConfig, "seed")
     # The experimenter's learner learns from the chains it collects: imitation of the chains
     # that achieved a task (its weight kept against Q by TD3+BC's normalisation), half of
     # each batch drawn from them, layer-normalised critics, an averaged actor acting
     # deterministically, and half the reward paid for success alone (benchmarks/README.md:
     # stacking at 300k env steps went from 2 % on 200 fresh starts to 94-98 % on three
     # seeds with them). The bare learner (LearnerConfig, experimenter train) keeps pure RL.
-    bc_weight: float = Field(
-        0.5, ge=0, description="Behaviour cloning on collected chains that achieved their task "
-        "(0: none).",
-    )  # fmt: skip
-    bc_normalize: bool = Field(
-        True, description="Scale the actor's Q term by 1/mean|Q| (TD3+BC) so that behaviour "
-        "cloning keeps its weight as Q-values grow.",
-    )  # fmt: skip
-    demo_fraction: float = Field(
-        0.5, ge=0, le=1, description="Share of each batch drawn from chains that achieved an "
-        "active task, paired with it (0: uniform over the replay).",
-    )  # fmt: skip
-    critic_layer_norm: bool = Field(
-        True, description="Layer normalisation in the critics' hidden layers."
-    )
-    actor_average: float = Field(
-        0.001, ge=0, le=1, description="Polyak factor of the averaged actor that acts "
-        "deterministically (evaluation, executed skills); 0: off.",
-    )  # fmt: skip
-    success_weight: float = Field(
-        0.5, ge=0, le=1, description="Share of the reward paid by success alone, the rest by "
-        "the task's shaped progress (which pays near misses almost in full).",
-    )  # fmt: skip
+    bc_weight: float = flag(LearnerConfig, "bc_weight", default=0.5)
+    bc_normalize: bool = flag(LearnerConfig, "bc_normalize", default=True)
+    demo_fraction: float = flag(LearnerConfig, "demo_fraction", default=0.5)
+    critic_layer_norm: bool = flag(LearnerConfig, "critic_layer_norm", default=True)
+    actor_average: float = flag(LearnerConfig, "actor_average", default=0.001)
+    success_weight: float = flag(LearnerConfig, "success_weight", default=0.5)
     threads: int = Field(1, ge=1, description="torch CPU threads.")
     progress: bool = Field(True, description="Show progress bars.")
 
@@ -157,22 +136,10 @@ class Run(ExperimentOption):
         # The goal is read here, once: the daemon, the loop and the planner get it as read.
         goal = Goal.read(self.goal, SceneConfig().layout()) if self.goal else None
         settings = LoopSettings(
-            goal=goal, seed_skills=self.seed_skills, review=self.review,
-            max_training=self.max_training, collect_steps=self.collect_steps,
-            updates_per_step=self.updates_per_step, eval_episodes=self.eval_episodes,
-            threshold=self.threshold, goal_threshold=self.goal_threshold,
-            video_every=self.video_every,
-            max_env_steps=self.max_env_steps,
-            max_hours=self.max_hours, max_usd=self.max_usd,
-            learner=LearnerConfig.model_validate({
-                "hidden": list(self.hidden), "batch_size": self.batch_size,
-                "episode_steps": self.episode_steps, "num_envs": self.num_envs,
-                "random_steps": self.random_steps, "device": self.device, "seed": self.seed,
-                "bc_weight": self.bc_weight, "demo_fraction": self.demo_fraction,
-                "critic_layer_norm": self.critic_layer_norm, "actor_average": self.actor_average,
-                "bc_normalize": self.bc_normalize, "success_weight": self.success_weight,
-            }),
-        )  # fmt: skip
+            goal=goal,
+            learner=LearnerConfig.model_validate(self.model_dump(include=LEARNER_FLAGS)),
+            **self.model_dump(include=LOOP_FLAGS),
+        )
         # A GPU this machine lacks is refused here, not at the daemon's first training step.
         resolve_device(settings.learner.device)
         # --planner wins; without it EXPERIMENTER_PLANNER_BACKEND does, else offline.
@@ -185,6 +152,12 @@ class Run(ExperimentOption):
             trial["max_dollars"] = settings.max_usd
         Planner.from_settings(planner_settings.model_copy(update=trial))
         return settings, planner_settings
+
+
+LOOP_FLAGS = Run.model_fields.keys() & LoopSettings.model_fields.keys() - {"goal"}
+"""The flags of ``run`` that set a field of the loop's settings (the goal is read first)."""
+LEARNER_FLAGS = Run.model_fields.keys() & LearnerConfig.model_fields.keys()
+"""The flags of ``run`` that set a field of the learner's settings."""
 
 
 def _age(when: datetime | None) -> str:

@@ -121,11 +121,11 @@ class LearnerConfig(BaseModel):
     # trained with.
     obs_std_floor: float = Field(default=0.03, gt=0)
     """Smallest standard deviation an observation feature is divided by."""
-    episode_steps: int = 100
+    episode_steps: int = Field(default=100, ge=1)
     """Control steps per collected and evaluated episode."""
-    num_envs: int = 8
+    num_envs: int = Field(default=8, ge=1)
     """Arena copies stepped together during collection and evaluation."""
-    random_steps: int = 2_000
+    random_steps: int = Field(default=2_000, ge=0)
     """Env steps of uniform random actions before the policy acts."""
     relabel_chunk: int = 16
     """Updates whose batches are sampled and relabelled together (amortises the cost)."""
@@ -133,7 +133,7 @@ class LearnerConfig(BaseModel):
     # one thread and nothing at 64-128 wide or on two threads (README).
     precision: Literal["float32", "bfloat16"] = "float32"
     """Matrix products in float32, or in bfloat16 under autocast (weights and losses stay
-    float32)."""
+    float32; on a CPU faster only at 256 wide on one thread)."""
     device: Annotated[str, AfterValidator(_device)] = "cpu"
     """Torch device: cpu, cuda, cuda:N or auto (cuda when available)."""
     seed: int = 0
