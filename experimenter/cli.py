@@ -29,7 +29,7 @@ from experimenter.commands_serve import Serve
 from experimenter.commands_skills import Skills
 from experimenter.config import Settings
 from experimenter.flags import flag
-from settings import LearnerConfig, LoopSettings
+from settings import DataSettings, LearnerConfig, LoopSettings
 
 log = logging.getLogger("experimenter")
 
@@ -46,7 +46,7 @@ class Demo(BaseModel):
     def cli_cmd(self) -> None:
         from experimenter.demo import run_demo  # MuJoCo only for commands that need it
 
-        out = self.out or Settings().home / "demo"
+        out = self.out or DataSettings().home / "demo"
         report = run_demo(
             episodes=self.episodes,
             seed=self.seed,
@@ -97,7 +97,7 @@ class Train(BaseModel):
         report = run_training(
             tasks=self.task,
             env_steps=self.steps,
-            out_dir=self.out or Settings().home / "train",
+            out_dir=self.out or DataSettings().home / "train",
             config=config,
             eval_every=self.eval_every,
             eval_episodes=self.eval_episodes,

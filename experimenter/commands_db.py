@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 from pydantic_settings import CliApp, CliSubCommand
 
-from experimenter.config import Settings
+from settings import DataSettings
 
 if TYPE_CHECKING:
     from storage import Database
@@ -28,6 +28,12 @@ class DatabaseOptions(BaseModel):
         "else the SQLite file <data dir>/experimenter.db).",
     )
 
+    def data(self) -> DataSettings:
+        """Where the data is: these options, else ``EXPERIMENTER_HOME`` and
+        ``EXPERIMENTER_DB_URL``, else ``./data`` and its SQLite file."""
+        given: dict[str, Any] = {"home": self.data_dir, "db_url": self.db_url}
+        return DataSettings(**{k: v for k, v in given.items() if v is not None})
+
     def open(self, *, migrate: bool = True) -> Database:
         """The database these options name, migrated to the newest schema; one line
         (``DatabaseUnavailable``) when it cannot be reached."""
@@ -35,18 +41,16 @@ class DatabaseOptions(BaseModel):
 
         from storage import open_database  # SQLAlchemy only for commands that need it
 
-        settings = Settings()
-        home = self.data_dir or settings.home
-        url = self.db_url or settings.db_url
+        where = self.data()
         # Alembic reports every step at INFO; the command says what happened itself.
         logging.getLogger("alembic").setLevel(logging.WARNING)
         try:
-            db = open_database(home=home, db_url=url, migrate=migrate)
+            db = open_database(home=where.home, db_url=where.db_url, migrate=migrate)
             if not migrate:
                 with db.engine.connect():
                     pass  # reached now, not half-way through the command
         except (SQLAlchemyError, ImportError, OSError) as e:
-            raise DatabaseUnavailable(_shown(home, url), e) from None
+            raise DatabaseUnavailable(_shown(where.home, where.db_url), e) from None
         return db
 
 

@@ -16,7 +16,6 @@ from pydantic import Field
 from pydantic_settings import CliPositionalArg
 
 from experimenter.commands_db import DatabaseOptions
-from experimenter.config import Settings
 from experimenter.flags import flag
 from experimenter.tables import table
 from settings import LearnerConfig, LoopSettings
@@ -100,7 +99,7 @@ class Run(ExperimentOption):
         db = self.open()
         try:
             daemon = Daemon(
-                db, home=self.data_dir or Settings().home, name=self.experiment,
+                db, home=self.data().home, name=self.experiment,
                 settings=settings, planner_settings=planner_settings,
                 progress=self.progress, on_summary=lambda line: print(line, flush=True),
                 threads=self.threads,
@@ -179,7 +178,7 @@ class Status(DatabaseOptions):
 
         db = self.open()
         try:
-            rows = experiment_status(db, home=self.data_dir or Settings().home)
+            rows = experiment_status(db, home=self.data().home)
         finally:
             db.dispose()
         if self.json_:

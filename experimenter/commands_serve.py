@@ -42,13 +42,12 @@ class Serve(DatabaseOptions):
         import uvicorn
 
         settings = Settings()
-        home = self.data_dir or settings.home
         db = self.open()  # migrate once, here, and fail early on a bad URL
         where = db.engine.url.render_as_string(hide_password=True)
         db.dispose()
-        os.environ["EXPERIMENTER_HOME"] = str(home)
-        if self.db_url:
-            os.environ["EXPERIMENTER_DB_URL"] = self.db_url
+        # uvicorn's worker processes build the dashboard from the environment: hand them the
+        # place these options name.
+        os.environ.update(self.data().environment())
         token = os.environ.get("EXPERIMENTER_TOKEN")
         url = f"http://{self.host}:{self.port}"
         print(f"dashboard: {url}/experiments  (database {where})", flush=True)

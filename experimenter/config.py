@@ -1,8 +1,7 @@
-"""Settings read at the edges: the data directory and anything from the environment."""
+"""What every experimenter command reads from the environment besides where the data is
+(``settings.DataSettings``) and how the planner asks (``EXPERIMENTER_PLANNER_*``)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -13,13 +12,4 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="EXPERIMENTER_", extra="ignore")
 
-    home: Path = Field(
-        default=Path("data"),
-        description="Data directory (database, artifacts, videos); EXPERIMENTER_HOME.",
-    )
     log_level: str = Field(default="INFO", description="Logging level; EXPERIMENTER_LOG_LEVEL.")
-    db_url: str | None = Field(
-        default=None,
-        description="Database URL (e.g. postgresql://user@host/db); default: the SQLite file "
-        "<home>/experimenter.db; EXPERIMENTER_DB_URL.",
-    )

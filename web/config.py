@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from settings import DataSettings
 from storage.runs import STALE_AFTER_S
 
 
-class WebSettings(BaseSettings):
-    """Where the data is, where to listen, and the token that guards every change."""
+class WebSettings(DataSettings):
+    """Where the data is (``DataSettings``: ``EXPERIMENTER_HOME``, ``EXPERIMENTER_DB_URL``),
+    where to listen, and the token that guards every change."""
 
     model_config = SettingsConfigDict(env_prefix="EXPERIMENTER_", extra="ignore")
 
-    home: Path = Field(
-        default=Path("data"),
-        description="Data directory (database, artifacts); EXPERIMENTER_HOME.",
-    )
-    db_url: str | None = Field(
-        default=None,
-        description="Database URL (default: the SQLite file <home>/experimenter.db); "
-        "EXPERIMENTER_DB_URL.",
-    )
     token: SecretStr | None = Field(
         default=None,
         description="Token required for every change (approve, reject, goal, pause, resume, "
