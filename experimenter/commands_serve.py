@@ -1,8 +1,10 @@
 """``experimenter serve``: the web dashboard over the database and artifact store.
 
 The dashboard is its own package (``web``), which the experimenter never imports: uvicorn
-loads it by name (``web.app:create_app``) in this process, configured through the same
-``EXPERIMENTER_*`` environment variables every entry point reads.
+loads it by name (``web.app:create_app``), in this process or in worker processes, and the
+app reads its settings from the environment. So ``serve`` resolves ``ServeSettings`` once
+(its options, else the ``EXPERIMENTER_*`` variables, else the defaults) and hands them on as
+the variables that read them back.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import ipaddress
 import os
 import secrets
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from experimenter.commands_db import DatabaseOptions
 from experimenter.config import Settings
+from experimenter.flags import flag
+from settings import ServeSettings
 
 APP = "web.app:create_app"
 """The dashboard's application factory, loaded by uvicorn."""
@@ -32,47 +36,52 @@ def _loopback(host: str) -> bool:
 class Serve(DatabaseOptions):
     """Serve the web dashboard: review experiments, skills, decisions; approve and steer."""
 
-    host: str = Field("127.0.0.1", description="Address to listen on (loopback by default).")
-    port: int = Field(8000, ge=1, le=65535, description="Port to listen on.")
+    host: str = flag(ServeSettings, "host")
+    port: int = flag(ServeSettings, "port")
     workers: int = Field(
         1, ge=1, le=64, description="Server processes (more add ~40 ms a response: README)."
     )
 
+    def served(self) -> ServeSettings:
+        """What the dashboard is served with: these options, else the ``EXPERIMENTER_*``
+        variables, else the defaults."""
+        data = self.data()
+        given = self.model_dump(include=self.model_fields_set & {"host", "port"})
+        return ServeSettings(home=data.home, db_url=data.db_url, **given)
+
     def cli_cmd(self) -> None:
         import uvicorn
 
-        settings = Settings()
+        served = self.served()
         db = self.open()  # migrate once, here, and fail early on a bad URL
         where = db.engine.url.render_as_string(hide_password=True)
         db.dispose()
-        # uvicorn's worker processes build the dashboard from the environment: hand them the
-        # place these options name.
-        os.environ.update(self.data().environment())
-        token = os.environ.get("EXPERIMENTER_TOKEN")
-        url = f"http://{self.host}:{self.port}"
+        url = f"http://{served.host}:{served.port}"
         print(f"dashboard: {url}/experiments  (database {where})", flush=True)
-        if token:
+        if served.token:
             print(
                 "changes (approve, reject, goal, pause, resume, stop) need EXPERIMENTER_TOKEN",
                 flush=True,
             )
         else:
             token = secrets.token_urlsafe(18)
-            os.environ["EXPERIMENTER_TOKEN"] = token
+            served = served.model_copy(update={"token": SecretStr(token)})
             print(
                 "changes (approve, reject, goal, pause, resume, stop) need a token; "
                 f"this session's is {token}\n"
                 "  to choose your own: export EXPERIMENTER_TOKEN=<a long random string>",
                 flush=True,
             )
-        if not _loopback(self.host):
-            print(f"warning: listening on {self.host}: anyone who can reach it can read it")
+        if not _loopback(served.host):
+            print(f"warning: listening on {served.host}: anyone who can reach it can read it")
+        # Every worker builds the dashboard from the environment: the same place and token.
+        os.environ.update(served.environment())
         uvicorn.run(
             APP,
             factory=True,
-            host=self.host,
-            port=self.port,
+            host=served.host,
+            port=served.port,
             workers=self.workers,
-            log_level=settings.log_level.lower(),
+            log_level=Settings().log_level.lower(),
             access_log=False,
         )

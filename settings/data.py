@@ -1,4 +1,5 @@
-"""Where the data lives: read from the environment once, where a process starts."""
+"""Where the data lives and how the dashboard is served: read from the environment once,
+where a process starts."""
 
 from __future__ import annotations
 
@@ -39,3 +40,23 @@ class DataSettings(BaseSettings):
                 value = value.get_secret_value()
             out[f"{prefix}{name}".upper()] = str(value)
         return out
+
+
+class ServeSettings(DataSettings):
+    """What ``experimenter serve`` serves the dashboard with: where the data is, where to
+    listen (``EXPERIMENTER_HOST``, ``EXPERIMENTER_PORT``) and the token every change needs
+    (``EXPERIMENTER_TOKEN``). ``serve``'s ``--host`` and ``--port`` win over the variables;
+    the dashboard's own settings (``web.config.WebSettings``) inherit these."""
+
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address to listen on (loopback by default); EXPERIMENTER_HOST.",
+    )
+    port: int = Field(
+        default=8000, ge=1, le=65535, description="Port to listen on; EXPERIMENTER_PORT."
+    )
+    token: SecretStr | None = Field(
+        default=None,
+        description="Token required for every change (approve, reject, goal, pause, resume, "
+        "stop); EXPERIMENTER_TOKEN. Unset: `experimenter serve` makes one for the session.",
+    )

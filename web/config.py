@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from settings import DataSettings
+from settings import ServeSettings
 from storage.runs import STALE_AFTER_S
 
 
-class WebSettings(DataSettings):
-    """Where the data is (``DataSettings``: ``EXPERIMENTER_HOME``, ``EXPERIMENTER_DB_URL``),
-    where to listen, and the token that guards every change."""
+class WebSettings(ServeSettings):
+    """What ``experimenter serve`` resolves and hands to the dashboard (``ServeSettings``:
+    where the data is, where it listens, the token every change needs), and what only the
+    dashboard reads."""
 
     model_config = SettingsConfigDict(env_prefix="EXPERIMENTER_", extra="ignore")
 
-    token: SecretStr | None = Field(
-        default=None,
-        description="Token required for every change (approve, reject, goal, pause, resume, "
-        "stop); EXPERIMENTER_TOKEN. Unset: `experimenter serve` makes one for the session.",
-    )
-    host: str = Field(default="127.0.0.1", description="Address to listen on.")
-    port: int = Field(default=8000, ge=1, le=65535, description="Port to listen on.")
     page_size: int = Field(default=50, ge=1, le=1000, description="Rows per page by default.")
     poll_seconds: float = Field(
         default=3.0, gt=0, description="How often live pages refresh their figures (seconds)."
