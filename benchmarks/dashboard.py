@@ -40,6 +40,7 @@ from library import SCENE, valid_specs  # the library benchmark's random valid s
 from sqlalchemy import insert
 
 import skills
+from settings import LoopSettings
 from skills.plots import Curve, learning_curves_png
 from storage import artifacts, decisions, open_database, proposals, runs
 from storage.commands import enqueue_command
@@ -64,12 +65,17 @@ def fill(home: Path, args: argparse.Namespace, rng: random.Random) -> dict[str, 
     db = open_database(home=home)
     assert db.artifacts is not None
     t0 = time.perf_counter()
+    # Stored as the daemon stores an experiment's settings (the dashboard reads its budgets).
+    settings = LoopSettings(
+        goal="stack the red block on the blue block", max_env_steps=5_000_000, max_hours=48,
+        max_usd=10.0,
+    )  # fmt: skip
     with db.session() as s:
         exps = [
             runs.create_experiment(
                 s, name=f"experiment-{i}", planner_backend="gemini" if i % 2 else "offline",
-                goal="stack the red block on the blue block",
-                budgets={"max_env_steps": 5_000_000, "max_hours": 48, "max_usd": 10.0},
+                goal="stack the red block on the blue block", budgets=settings.budgets(),
+                config=settings.model_dump(mode="json"),
             ).id
             for i in range(args.experiments)
         ]  # fmt: skip

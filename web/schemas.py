@@ -11,6 +11,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from settings import Budgets, LoopSettings
 from skills.schemas import SkillDetail, SkillPublic, SkillRef
 
 T = TypeVar("T")
@@ -52,7 +53,7 @@ class ExperimentSummary(BaseModel):
     env_steps_used: int
     wall_seconds_used: float
     dollars_used: float
-    budgets: dict[str, Any]
+    budgets: Budgets = Field(description="Its limits, from its configuration (none: no limit).")
     heartbeat_at: datetime | None
     alive: bool = Field(description="Heartbeat recent enough: a daemon is running it.")
     stale: bool = Field(
@@ -112,7 +113,10 @@ class ExperimentOverview(BaseModel):
     """Everything the experiment page shows."""
 
     experiment: ExperimentSummary
-    config: dict[str, Any]
+    config: LoopSettings | None = Field(
+        description="Its configuration as stored, typed (null: a record the experimenter did "
+        "not write)."
+    )
     goal_spec: dict[str, Any] | None
     budgets: list[BudgetUse]
     iterations: list[IterationPublic] = Field(description="Newest first (a page).")

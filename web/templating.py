@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel
 
 from web.charts import sparkline
 from web.security import Guard
@@ -55,6 +56,8 @@ def _when(when: datetime | None) -> str:
 
 
 def _json(value: Any) -> str:
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
 
 

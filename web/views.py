@@ -6,12 +6,15 @@ transaction; the HTML pages and the JSON API call the same functions, so they ne
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from settings import Budgets, LoopSettings
 from skills import get_skill, list_skills, skill_detail
 from skills.browse import matching_ids, skill_page, status_counts_by_experiment, success_series
 from skills.errors import SkillError
@@ -47,22 +50,11 @@ from web.schemas import (
     VideoRef,
 )
 
+log = logging.getLogger(__name__)
 SPARK_POINTS = 20
 """Evaluations drawn in a sparkline."""
 SEARCH_WINDOW = 1000
 """Most search hits a library search keeps (then filtered, sorted and paged)."""
-BUDGETS = {
-    "env_steps": (("env_steps", 1.0), ("max_env_steps", 1.0)),
-    "wall_seconds": (
-        ("wall_seconds", 1.0),
-        ("max_seconds", 1.0),
-        ("hours", 3600.0),
-        ("max_hours", 3600.0),
-    ),
-    "dollars": (("dollars", 1.0), ("usd", 1.0), ("max_dollars", 1.0), ("max_usd", 1.0)),
-}
-"""Budget -> the keys its limit may have in ``experiments.budgets``, with their unit."""
-THRESHOLD_KEYS = ("success_threshold", "learned_threshold", "threshold")
 R = TypeVar("R")
 
 
@@ -103,7 +95,11 @@ def _iteration(it: Iteration) -> IterationPublic:
 
 
 def _summary(
-    exp: Experiment, counts: dict[str, int], latest: Iteration | None, alive_seconds: float
+    exp: Experiment,
+    counts: dict[str, int],
+    latest: Iteration | None,
+    alive_seconds: float,
+    settings: LoopSettings | None,
 ) -> ExperimentSummary:
     now = datetime.now(UTC)
     alive = (
@@ -117,7 +113,7 @@ def _summary(
         planner_backend=exp.planner_backend,
         goal=exp.goal, skills=counts, env_steps_used=exp.env_steps_used,
         wall_seconds_used=exp.wall_seconds_used, dollars_used=exp.dollars_used,
-        budgets=exp.budgets or {}, heartbeat_at=exp.heartbeat_at, alive=alive,
+        budgets=_limits(settings), heartbeat_at=exp.heartbeat_at, alive=alive,
         iteration=latest.number if latest else None, node=_node(latest),
         created_at=exp.created_at, finished_at=exp.finished_at, stop_reason=exp.stop_reason,
     )  # fmt: skip
@@ -134,25 +130,38 @@ def experiments(
     ids = [e.id for e in page]
     counts = status_counts_by_experiment(session, experiment_ids=ids)
     latest = runs.latest_iterations(session, experiment_ids=ids)
-    items = [_summary(e, counts[e.id], latest.get(e.id), alive_seconds) for e in page]
+    items = [_summary(e, counts[e.id], latest.get(e.id), alive_seconds, _settings(e)) for e in page]
     return Page(items=items, next_before=next_before)
 
 
-def _budgets(exp: Experiment) -> list[BudgetUse]:
-    used = {
-        "env_steps": float(exp.env_steps_used),
-        "wall_seconds": exp.wall_seconds_used,
-        "dollars": exp.dollars_used,
-    }
-    out = []
-    budgets = exp.budgets or {}
-    for name, keys in BUDGETS.items():
-        given = [(budgets[k], unit) for k, unit in keys if k in budgets]
-        limit, unit = given[0] if given else (None, 1.0)
-        number = float(limit) * unit if isinstance(limit, int | float) and limit > 0 else None
-        fraction = used[name] / number if number else None
-        out.append(BudgetUse(name=name, used=used[name], limit=number, fraction=fraction))
-    return out
+def _settings(exp: Experiment) -> LoopSettings | None:
+    """The experiment's configuration as the daemon stores it, typed (older records load:
+    ``settings.loop``); None for a record that is not one (written by something else)."""
+    try:
+        return LoopSettings.model_validate(exp.config or {})
+    except ValidationError as e:
+        log.warning("experiment %d: its stored configuration does not load: %s", exp.id, e)
+        return None
+
+
+def _limits(settings: LoopSettings | None) -> Budgets:
+    """The experiment's budgets (none when its configuration does not load)."""
+    if settings is None:
+        return Budgets()
+    return Budgets(**settings.model_dump(include=set(Budgets.model_fields)))
+
+
+def _budgets(exp: Experiment, settings: LoopSettings | None) -> list[BudgetUse]:
+    limits = _limits(settings)
+    rows = (
+        ("env_steps", float(exp.env_steps_used), limits.max_env_steps),
+        ("wall_seconds", exp.wall_seconds_used, limits.max_hours and limits.max_hours * 3600),
+        ("dollars", exp.dollars_used, limits.max_usd),
+    )
+    return [
+        BudgetUse(name=name, used=used, limit=limit, fraction=used / limit if limit else None)
+        for name, used, limit in rows
+    ]
 
 
 def _commands(rows: Sequence[Any]) -> list[CommandPublic]:
@@ -177,11 +186,12 @@ def experiment_overview(
                 last_value=last[1] if last else None,
             )
         )
+    settings = _settings(exp)
     return ExperimentOverview(
-        experiment=_summary(exp, counts, its[0] if its else None, alive_seconds),
-        config=exp.config or {},
+        experiment=_summary(exp, counts, its[0] if its else None, alive_seconds, settings),
+        config=settings,
         goal_spec=exp.goal_spec,
-        budgets=_budgets(exp),
+        budgets=_budgets(exp, settings),
         iterations=[_iteration(i) for i in its],
         training=training,
         metrics=metrics,
@@ -206,7 +216,7 @@ def iterations(
 
 def training_curves(session: Session, *, experiment_id: int) -> tuple[list[Curve], float | None]:
     """The learning curves of the experiment's skills in training, as the planner draws
-    them (label ``id: instruction``), and the success threshold if configured."""
+    them (label ``id: instruction``), and the experiment's success threshold."""
     exp = runs.get_experiment(session, experiment_id=experiment_id)
     training = list_skills(session, status="training", experiment_id=exp.id, limit=100)
     series = success_series(
@@ -220,9 +230,8 @@ def training_curves(session: Session, *, experiment_id: int) -> tuple[list[Curve
         )
         for k in training
     ]
-    config = exp.config or {}
-    threshold = next((config[k] for k in THRESHOLD_KEYS if k in config), None)
-    return curves, float(threshold) if isinstance(threshold, int | float) else None
+    settings = _settings(exp)
+    return curves, settings.threshold if settings else None
 
 
 def skill_curve(session: Session, *, skill_id: int) -> Curve:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from conftest import make_client
 from fastapi.testclient import TestClient
+from stored_configs import BUDGETS_BY_RUN, STORED_BY_RUN
 from web_seed import Seeded, seed
 
 import skills
-from storage import Database, commands
+from storage import Database, commands, runs
+from web import views
 
 
 def test_experiments_list_their_skills_budgets_and_where_they_are(
@@ -35,6 +38,52 @@ def test_experiments_list_their_skills_budgets_and_where_they_are(
     assert [i["number"] for i in overview["iterations"]] == [6, 5, 4, 3, 2, 1]
     assert {k["instruction"] for k in overview["training"]} >= {"lift the red block"}
     assert {m["name"] for m in overview["metrics"]} == {"alpha", "critic_loss", "return"}
+
+
+def test_the_dashboard_reads_the_configuration_an_experiment_stored_typed(
+    client: TestClient, seeded: tuple[Database, Seeded]
+) -> None:
+    """Budgets, threshold and learner come from the stored configuration, read as the daemon
+    reads it (a record of an older version included), never guessed from key spellings."""
+    db, _ = seeded
+    with db.session() as s:
+        old = runs.create_experiment(
+            s, name="old-record", planner_backend="offline", config=copy.deepcopy(STORED_BY_RUN),
+            budgets=BUDGETS_BY_RUN,
+        ).id  # fmt: skip
+        runs.heartbeat(s, experiment_id=old, env_steps=150_000, dollars=0.5)
+        # The configuration is the budgets' one owner: the budgets record is not read.
+        config_only = runs.create_experiment(
+            s, name="config-only", planner_backend="offline",
+            config={"max_env_steps": 1000, "threshold": 0.6}, budgets={"max_env_steps": 5},
+        ).id  # fmt: skip
+        unreadable = runs.create_experiment(
+            s, name="unreadable", planner_backend="offline", config={"max_training": 99},
+            budgets={"env_steps": 10},
+        ).id  # fmt: skip
+    overview = client.get(f"/api/experiments/{old}").json()
+    budgets = {b["name"]: b for b in overview["budgets"]}
+    assert (budgets["env_steps"]["limit"], budgets["env_steps"]["fraction"]) == (300_000, 0.5)
+    assert (budgets["dollars"]["limit"], budgets["dollars"]["fraction"]) == (2.0, 0.25)
+    assert budgets["wall_seconds"]["limit"] is None
+    assert overview["config"]["learner"]["hidden"] == [128, 128]
+    assert overview["config"]["learner"]["n_critics"] == 2  # the learner's own default
+    assert overview["experiment"]["budgets"] == {
+        "max_env_steps": 300_000, "max_hours": None, "max_usd": 2.0
+    }  # fmt: skip
+    with db.reader() as s:
+        assert views.training_curves(s, experiment_id=old)[1] == 0.8
+        assert views.training_curves(s, experiment_id=config_only)[1] == 0.6
+        assert views.training_curves(s, experiment_id=unreadable)[1] is None
+    limits = {
+        b["name"]: b["limit"]
+        for b in client.get(f"/api/experiments/{config_only}").json()["budgets"]
+    }
+    assert limits == {"env_steps": 1000, "wall_seconds": None, "dollars": None}
+    broken = client.get(f"/api/experiments/{unreadable}").json()
+    assert broken["config"] is None and all(b["limit"] is None for b in broken["budgets"])
+    page = client.get(f"/experiments/{unreadable}")
+    assert page.status_code == 200 and "not one this version of the experimenter reads" in page.text
 
 
 def test_every_list_is_paged(client: TestClient, ids: Seeded) -> None:

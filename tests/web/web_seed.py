@@ -12,8 +12,10 @@ import io
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw
+from stored_configs import STORED_BY_RUN
 
 import skills
+from settings import LoopSettings
 from skills.plots import Curve, learning_curves_png
 from storage import Database, artifacts, decisions, episodes, metrics, proposals, runs
 from storage.commands import claim_command, enqueue_command, finish_command
@@ -88,11 +90,14 @@ def seed(db: Database) -> Seeded:
             s, name="stack-red-on-blue", planner_backend="gemini",
             goal="stack the red block on the blue block", goal_spec=STACK,
             budgets={"env_steps": 2_000_000, "hours": 24, "usd": 5.0},  # as the daemon writes them
-            config={"success_threshold": 0.8, "review": True, "seed": 0},
+            config={**STORED_BY_RUN, "review": True, "max_env_steps": 2_000_000,
+                    "max_hours": 24, "max_usd": 5.0},  # as experimenter run stored them
         )  # fmt: skip
+        ablation = LoopSettings(max_env_steps=500_000, seed_skills="none")
         paused = runs.create_experiment(
-            s, name="push-ablation", planner_backend="offline", budgets={"max_env_steps": 500_000}
-        )
+            s, name="push-ablation", planner_backend="offline", budgets=ablation.budgets(),
+            config=ablation.model_dump(mode="json"),
+        )  # fmt: skip
         done = runs.create_experiment(s, name="reach-warmup", planner_backend="offline")
         out.running, out.paused, out.finished = run.id, paused.id, done.id
         runs.set_experiment_status(s, experiment_id=paused.id, status="paused")
