@@ -64,6 +64,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
+from pydantic import ValidationError
 
 from controllers.layout import SceneConfig
 from controllers.learner import Learner, LearnerConfig
@@ -289,52 +290,55 @@ def run_experimenter_arm(run: Run, cfg: LearnerConfig, a: argparse.Namespace, ho
     return run
 
 
-def _field_value(key: str, text: str) -> Any:
-    """``text`` as a value of LearnerConfig field ``key``, by the type of its default."""
-    default = getattr(LearnerConfig(), key)
-    if isinstance(default, bool):
-        if text.lower() not in ("true", "false"):
-            raise ValueError(f"{key} takes true or false, got {text!r}")
-        return text.lower() == "true"
-    if isinstance(default, int | float):
-        return type(default)(text)
-    if isinstance(default, tuple):
-        return tuple(int(x) for x in text.strip("[]()").split(",") if x.strip())
-    if default is None:
-        return None if text.lower() == "none" else float(text)
-    return text
+LEARNER_FLAGS = (
+    "hidden", "batch_size", "episode_steps", "num_envs", "random_steps", "bc_weight",
+    "demo_fraction", "critic_layer_norm", "actor_average", "bc_normalize", "device",
+)  # fmt: skip
+"""LearnerConfig fields with a flag of their own (the others: --learner FIELD=VALUE)."""
+
+
+def add_learner_flags(p: argparse.ArgumentParser) -> None:
+    """A flag per ``LEARNER_FLAGS`` field: its name, its default and its description as help
+    (LearnerConfig's: pure RL); LearnerConfig reads the values."""
+    for name in LEARNER_FLAGS:
+        info = LearnerConfig.model_fields[name]
+        kwargs: dict[str, Any] = {"default": info.default, "help": info.description}
+        if info.annotation is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif name == "hidden":
+            kwargs.update(nargs="+", type=int)
+        p.add_argument(f"--{name.replace('_', '-')}", **kwargs)
+
+
+def _value(text: str) -> Any:
+    """A ``--learner FIELD=VALUE`` value: JSON (0.98, true, null, [128, 128]) or text."""
+    if text.lower() == "none":
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
 
 
 def learner_config(a: argparse.Namespace, seed: int) -> LearnerConfig:
     """Every arm's learner: the learner flags, then ``--learner FIELD=VALUE`` pairs; an
     unknown field or a bad value is refused with what is allowed."""
-    names = set(LearnerConfig.model_fields) - {"extra", "seed"}
-    fields: dict[str, Any] = {
-        "hidden": tuple(a.hidden), "batch_size": a.batch_size, "episode_steps": a.episode_steps,
-        "num_envs": a.num_envs, "random_steps": a.random_steps, "device": a.device, "seed": seed,
-        "bc_weight": a.bc_weight, "demo_fraction": a.demo_fraction,
-        "critic_layer_norm": a.critic_layer_norm, "actor_average": a.actor_average,
-        "bc_normalize": a.bc_normalize,
-    }  # fmt: skip
+    fields: dict[str, Any] = {name: getattr(a, name) for name in LEARNER_FLAGS}
     for pair in a.learner:
         key, sep, text = pair.partition("=")
-        if not sep or key not in names:
-            raise SystemExit(
-                f"--learner {pair!r}: expected FIELD=VALUE with FIELD one of {sorted(names)}"
-            )
-        try:
-            fields[key] = _field_value(key, text)
-        except ValueError as e:
-            raise SystemExit(f"--learner {pair!r}: {e}") from None
+        if not sep or key == "seed":
+            raise SystemExit(f"--learner {pair!r}: expected FIELD=VALUE (the seeds: --seeds)")
+        fields[key] = _value(text)
     try:
-        return LearnerConfig(**fields)
-    except (TypeError, ValueError) as e:
-        raise SystemExit(f"--learner: {e}") from None
+        return LearnerConfig.model_validate({**fields, "seed": seed})
+    except ValidationError as e:
+        problems = [str((err.get("ctx") or {}).get("error", err["msg"])) for err in e.errors()]
+        raise SystemExit(f"--learner: {'; '.join(problems)}") from None
 
 
 def run_arm(arm: str, seed: int, a: argparse.Namespace) -> Run:
     cfg = learner_config(a, seed)
-    run = Run(arm, seed, a.goal, a.env_steps, learner={**cfg.to_dict(), "hidden": list(cfg.hidden)})
+    run = Run(arm, seed, a.goal, a.env_steps, learner=cfg.model_dump(mode="json"))
     if arm == "experimenter":
         if a.keep_data:
             home = a.out / f"experimenter-seed{seed}-data"
@@ -470,31 +474,15 @@ def main() -> None:
         help="End a policy arm at its first evaluation at --target (default: full budget).",
     )  # fmt: skip
     p.add_argument("--seed-skills", choices=["primitives", "none"], default="primitives")
-    # The learner, the same for every arm (defaults: experimenter run's).
+    # The learner, the same for every arm (defaults: LearnerConfig's, pure RL; chains are
+    # collected by the experimenter and scripted arms only).
     p.add_argument("--updates-per-step", type=float, default=0.5)
-    p.add_argument("--hidden", type=int, nargs="+", default=[256, 256])
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--episode-steps", type=int, default=100)
-    p.add_argument("--num-envs", type=int, default=8)
-    p.add_argument("--random-steps", type=int, default=2_000)
-    p.add_argument(
-        "--bc-weight", type=float, default=0.0,
-        help="Behaviour cloning on chain data that achieved its task (direct and uniform "
-        "collect no chains).",
-    )  # fmt: skip
-    p.add_argument(
-        "--demo-fraction", type=float, default=0.0,
-        help="Share of each batch from chains that achieved an active task (0: uniform).",
-    )  # fmt: skip
-    p.add_argument("--critic-layer-norm", action="store_true")
-    p.add_argument("--actor-average", type=float, default=0.0)
-    p.add_argument("--bc-normalize", action="store_true")
+    add_learner_flags(p)
     p.add_argument(
         "--learner", action="append", default=[], metavar="FIELD=VALUE",
         help="Any other LearnerConfig field, e.g. --learner gamma=0.98 --learner n_step=3 "
         "(repeatable; every arm gets it).",
     )  # fmt: skip
-    p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads.")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/curriculum"))
     p.add_argument("--report", action="store_true", help="No training: table and PNG of OUT.")
