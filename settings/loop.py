@@ -27,6 +27,8 @@ class Budgets(BaseModel):
 
     Each budget is declared here and nowhere else: ``experimenter run``'s flags, the stored
     configuration, the loop's stop test and the dashboard's budget bars read these fields.
+    (The planner keeps a cap of its own, ``EXPERIMENTER_PLANNER_MAX_DOLLARS``, for when no
+    dollar budget is set; the daemon replaces it with ``max_usd``.)
     """
 
     max_env_steps: int | None = Field(default=None, ge=1, description="Env step budget.")
