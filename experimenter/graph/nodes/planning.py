@@ -48,10 +48,13 @@ def plan(ctx: Context, state: LoopState) -> Update:
         training = [k.id for k in training_skills(s, experiment_id=ctx.experiment_id)]
         learned = [k.id for k in learned_policy_skills(s, experiment_id=ctx.experiment_id)]
     free = ctx.settings.max_training - len(training)
+    # Open-ended with nothing in training, the failed rungs are all that is left to climb:
+    # they are retried without waiting for the library to grow.
+    stuck = not training and ctx.goal is None
     with ctx.db.session() as s:  # a failed rung is retried once the library has grown
         retried = retries_due(
             s, experiment_id=ctx.experiment_id, retries=ctx.settings.retries, limit=free,
-            iteration=state.iteration,
+            iteration=state.iteration, stuck=stuck,
         )  # fmt: skip
         for sid, why in retried:
             skills.set_status(
@@ -60,19 +63,6 @@ def plan(ctx: Context, state: LoopState) -> Update:
             )  # fmt: skip
             log.info("skill %d trains again: %s", sid, why)
         training += [sid for sid, _ in retried]
-        if not training and ctx.goal is None:
-            # Open-ended and nothing trains: the failed rungs are all that is left to climb.
-            stuck = retries_due(
-                s, experiment_id=ctx.experiment_id, retries=ctx.settings.retries,
-                limit=ctx.settings.max_training, iteration=state.iteration, stuck=True,
-            )  # fmt: skip
-            for sid, why in stuck:
-                skills.set_status(
-                    s, skill_id=sid, status=SkillStatus.TRAINING, decided_by=DecidedBy.NUMBERS,
-                    reason=why,
-                )  # fmt: skip
-                log.info("skill %d trains again: %s", sid, why)
-            training += [sid for sid, _ in stuck]
         # Retried in this iteration before a crash too: patience restarts for those as well.
         tag = retry_tag(state.iteration)
         restarted = {
