@@ -3,7 +3,7 @@ stored it: the job's skill and label, and the return and success of the job's ta
 
 from __future__ import annotations
 
-import numpy as np
+from replay_reading import replayed_episodes
 
 from controllers.learner import Learner, LearnerConfig
 from controllers.skill_exec import PartSpec
@@ -11,20 +11,6 @@ from experimenter.executor import CollectJob, InProcessExecutor
 
 GRASP = {"stages": [{"all": [{"pred": "grasped", "args": ["red"]}]}]}
 LIFT = {"stages": [{"all": [{"pred": "lifted", "args": ["red"]}]}]}
-
-
-def from_replay(learner: Learner, start: int, task: int) -> list[tuple[float, bool]]:
-    """(return, success) of each episode stored since ``start``, read back from the replay
-    (copy ``i``'s step ``t`` of a round is its transition ``t * num_envs + i``)."""
-    n, horizon = learner.cfg.num_envs, learner.cfg.episode_steps
-    compiled = learner.tasks.tasks[task].compiled
-    out = []
-    for r in range((learner.replay.added - start) // (n * horizon)):
-        for i in range(n):
-            idx = start + r * n * horizon + np.arange(horizon) * n + i
-            reward, success = compiled.evaluate(learner.replay.next_obs[idx])
-            out.append((float(np.sum(reward)), bool(success[-1])))
-    return out
 
 
 def test_collected_episodes_are_reported_for_the_jobs_skill_and_task() -> None:
@@ -49,5 +35,5 @@ def test_collected_episodes_are_reported_for_the_jobs_skill_and_task() -> None:
         episodes = executor.collect(learner, job)
         assert {(e.skill_id, e.label, e.steps) for e in episodes} == {(job.skill_id, job.label, 30)}
         got = [(e.total_return, e.success) for e in episodes]
-        assert got == from_replay(learner, start, job.task_id)
+        assert got == replayed_episodes(learner, start, job.task_id)
     assert learner.env_steps == 180 and len(episodes) == 2

@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from replay_reading import replayed_episodes
 
 from controllers.chain import Chain
 from controllers.compile import compile_task
@@ -298,21 +299,6 @@ def test_instruction_features_are_order_aware_and_take_any_word():
     learner = small_learner()
     t = learner.add_task("reach the red block")
     assert learner.instruction(t) == "reach the red block"
-
-
-def replayed_episodes(learner: Learner, start: int, task: int) -> list[tuple[float, bool]]:
-    """(return, success) of each episode stored since replay position ``start``, against
-    ``task``, read back from the replay's layout: copy ``i``'s step ``t`` of a round is
-    transition ``t * num_envs + i`` of it."""
-    n, horizon = learner.cfg.num_envs, learner.cfg.episode_steps
-    compiled = learner.tasks.tasks[task].compiled
-    out = []
-    for r in range((learner.replay.added - start) // (n * horizon)):
-        for i in range(n):
-            idx = start + r * n * horizon + np.arange(horizon) * n + i
-            reward, success = compiled.evaluate(learner.replay.next_obs[idx])
-            out.append((float(np.sum(reward)), bool(success[-1])))
-    return out
 
 
 def test_collect_returns_each_episode_it_stored_measured_against_its_task():
