@@ -107,6 +107,13 @@ class LoopSettings(Budgets):
         description="Env steps collected for a skill (its own data: about 1/K of the "
         "collection while K skills train) before it may be failed.",
     )  # fmt: skip
+    patience_with_successes_steps: int = Field(
+        default=150_000, ge=0,
+        description="Env steps of its own data a stalled skill gets before it may be failed "
+        "when at least 5 % of its own episodes succeeded (its chain of primitives or learned "
+        "skills does the task, so the policy has examples to learn from and is slow, not "
+        "stuck).",
+    )  # fmt: skip
     retries: int = Field(
         default=1, ge=0,
         description="Times a failed skill trains again, once the experiment has learned "
@@ -115,6 +122,12 @@ class LoopSettings(Budgets):
     forgetting_weight: float = Field(
         default=0.2, ge=0, description="Training weight of learned skills (against forgetting)."
     )
+    forgetting_total: float = Field(
+        default=1.0, ge=0,
+        description="Most training weight the learned skills take together: beyond "
+        "forgetting_total / forgetting_weight learned skills, they share it, so the skills "
+        "in training keep their part of each batch as the library grows.",
+    )  # fmt: skip
     video_every: int = Field(
         default=5, ge=0, description="An evaluation video every this many iterations (0: none)."
     )

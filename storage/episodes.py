@@ -9,7 +9,7 @@ rounds a crash lost are discarded before they are collected again.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Checkpoint, Episode
@@ -77,6 +77,22 @@ def collected_steps(
     if from_env_step is not None:
         query = query.where(Episode.env_step >= from_env_step)
     return int(session.scalar(query) or 0)
+
+
+def collected_successes(
+    session: Session, *, experiment_id: int, skill_id: int, from_env_step: int = 0
+) -> tuple[int, int]:
+    """``(successful, all)`` episodes collected for ``skill_id`` in rounds that began at
+    ``from_env_step`` or later, by its policy and by its chain alike."""
+    row = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((Episode.success, 1), else_=0)), 0)).where(
+            Episode.experiment_id == experiment_id,
+            Episode.purpose.like("collect%"),
+            Episode.skill_id == skill_id,
+            Episode.env_step >= from_env_step,
+        )
+    ).one()
+    return int(row[1]), int(row[0])
 
 
 def count_episodes(session: Session, *, experiment_id: int, purpose: str | None = None) -> int:

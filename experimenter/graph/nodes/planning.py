@@ -77,8 +77,12 @@ def plan(ctx: Context, state: LoopState) -> Update:
     if not training:
         return {"stop_reason": "nothing left to train: no skill in training, none proposed"}
     weights = {str(k): 1.0 for k in training}
-    if ctx.settings.forgetting_weight > 0:
-        weights.update({str(k): ctx.settings.forgetting_weight for k in learned})
+    if ctx.settings.forgetting_weight > 0 and learned:
+        # Learned skills together weigh at most forgetting_total: with fifteen learned and
+        # two in training at 0.2 each, a training rung got a fifth of each batch, about half
+        # of what the same rung got in a goal-directed run with four learned.
+        each = min(ctx.settings.forgetting_weight, ctx.settings.forgetting_total / len(learned))
+        weights.update({str(k): each for k in learned})
     learner = ctx.learners.get()
     task_ids(ctx, [int(k) for k in weights])
     steps = ctx.settings.collect_steps

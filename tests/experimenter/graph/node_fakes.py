@@ -198,13 +198,14 @@ class Loop:
                 )  # fmt: skip
         return k.id
 
-    def collected(self, skill_id: int | None, *env_steps: int) -> None:
+    def collected(self, skill_id: int | None, *env_steps: int, success: bool = False) -> None:
         """An episode row of 100 env steps for ``skill_id`` at each of ``env_steps``, as
-        ``collect`` records a round's episodes."""
+        ``collect`` records a round's episodes (a chain's when ``success``)."""
+        purpose = "collect:chain" if success else "collect:policy"
         with self.db.session() as s:
             for env_step in env_steps:
                 episodes.record_episode(
-                    s, steps=100, total_return=0.0, success=False, purpose="collect:policy",
+                    s, steps=100, total_return=0.0, success=success, purpose=purpose,
                     skill_id=skill_id, experiment_id=self.ctx.experiment_id, env_step=env_step,
                 )  # fmt: skip
 

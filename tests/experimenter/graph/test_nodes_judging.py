@@ -95,7 +95,37 @@ def test_a_stalled_skill_is_failed_once_its_own_data_reaches_the_patience(
     with loop.db.reader() as s:
         reason = skills.skill_detail(s, skill_id=flat).history[-1].reason
     assert reason.startswith("planner: stalled: looks stalled; measured 0% over 10 episodes")
-    assert reason.endswith("after 1000 env steps of its own data (4000 in all)")
+    assert reason.endswith(
+        "after 1000 env steps of its own data (4000 in all), 0 of its 10 episodes successful"
+    )
+
+
+def test_a_stalled_skill_whose_own_episodes_succeed_gets_the_longer_patience(
+    make_loop: Callable[..., Loop],
+) -> None:
+    """Its chain doing the task gives the policy examples to learn from: a stacking rung's
+    policy can sit at 0 % for tens of thousands of env steps before it rises."""
+    loop = make_loop(patience_steps=1000, patience_with_successes_steps=3000)
+    slow = loop.skill(REACH, "training", evaluations=((10, 0), (10, 0), (10, 0)))
+    stuck = loop.skill(REACH_BLUE, "training", evaluations=((10, 0), (10, 0), (10, 0)))
+    state = loop.iteration(env_steps=8000, training_since={str(slow): 0, str(stuck): 0})
+    loop.collected(slow, *range(0, 1900, 100))
+    loop.collected(slow, 1900, success=True)  # 1 in 20 episodes: its chain did the task
+    loop.collected(stuck, *range(0, 2000, 100))
+
+    loop.backend.answers = verdicts((slow, "stalled"), (stuck, "stalled"))
+    analyze(loop.ctx, state)
+    assert (loop.status(slow), loop.status(stuck)) == ("training", "failed")
+
+    loop.collected(slow, *range(2000, 3000, 100))
+    loop.backend.answers = verdicts((slow, "stalled"))
+    analyze(loop.ctx, state)
+    assert loop.status(slow) == "failed"
+    with loop.db.reader() as s:
+        reason = skills.skill_detail(s, skill_id=slow).history[-1].reason
+    assert reason.endswith(
+        "after 3000 env steps of its own data (8000 in all), 1 of its 30 episodes successful"
+    )
 
 
 def test_nothing_is_asked_before_a_skill_in_training_is_measured(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from node_fakes import Loop, spec
 
 import skills
@@ -44,6 +45,24 @@ def test_the_skills_in_training_are_weighted_and_the_learned_ones_kept_from_forg
     later = plan(loop.ctx, loop.iteration(training_since=update["training_since"]))
     assert later["collect_target"] == 6200 and later["update_target"] == 3100
     assert later["training_since"] == {str(reach): 0}
+
+
+def test_many_learned_skills_share_the_forgetting_weight_instead_of_crowding_out_training(
+    make_loop: Callable[..., Loop],
+) -> None:
+    loop = make_loop(forgetting_weight=0.2, forgetting_total=1.0)
+    rung = loop.skill(spec(("above", "red", "green")), "training")
+    few = [loop.skill(s, "training", "learned") for s in (REACH, GRASP, LIFT)]
+    weights = plan(loop.ctx, loop.iteration())["weights"]
+    assert weights == {str(rung): 1.0, **{str(k): 0.2 for k in few}}  # 0.6 under the total
+
+    more = [loop.skill(spec(("reach", c)), "training", "learned") for c in ("green", "blue")] + [
+        loop.skill(spec(("grasped", c)), "training", "learned") for c in ("green", "blue")
+    ]
+    weights = plan(loop.ctx, loop.iteration())["weights"]
+    assert weights[str(rung)] == 1.0
+    assert {weights[str(k)] for k in few + more} == {1.0 / 7}  # seven share 1.0
+    assert sum(weights.values()) == pytest.approx(2.0)  # the rung keeps half of each batch
 
 
 def test_no_updates_until_half_the_random_warm_up_is_collected(
