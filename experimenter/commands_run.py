@@ -18,7 +18,7 @@ from pydantic_settings import CliPositionalArg
 from experimenter.commands_db import DatabaseOptions
 from experimenter.flags import flag
 from experimenter.tables import table
-from settings import LearnerConfig, LoopSettings
+from settings import ExecutorSettings, LearnerConfig, LoopSettings
 
 if TYPE_CHECKING:
     from experimenter.planner import PlannerSettings
@@ -86,6 +86,9 @@ class Run(ExperimentOption):
     critic_layer_norm: bool = flag(LearnerConfig, "critic_layer_norm", default=True)
     actor_average: float = flag(LearnerConfig, "actor_average", default=0.001)
     success_weight: float = flag(LearnerConfig, "success_weight", default=0.5)
+    executor: Literal["inprocess", "ray"] = flag(ExecutorSettings, "executor")
+    ray_address: str | None = flag(ExecutorSettings, "ray_address")
+    workers: int = flag(ExecutorSettings, "workers")
     threads: int = Field(1, ge=1, description="torch CPU threads.")
     progress: bool = Field(True, description="Show progress bars.")
 
@@ -103,6 +106,7 @@ class Run(ExperimentOption):
                 settings=settings, planner_settings=planner_settings,
                 progress=self.progress, on_summary=lambda line: print(line, flush=True),
                 threads=self.threads,
+                executor=ExecutorSettings.model_validate(self.model_dump(include=EXECUTOR_FLAGS)),
             )  # fmt: skip
             goal = daemon.settings.goal
             print(
@@ -156,6 +160,7 @@ class Run(ExperimentOption):
 LOOP_FLAGS = Run.model_fields.keys() & LoopSettings.model_fields.keys() - {"goal"}
 """The flags of ``run`` that set a field of the loop's settings (the goal is read first)."""
 LEARNER_FLAGS = Run.model_fields.keys() & LearnerConfig.model_fields.keys()
+EXECUTOR_FLAGS = Run.model_fields.keys() & ExecutorSettings.model_fields.keys()
 """The flags of ``run`` that set a field of the learner's settings."""
 
 

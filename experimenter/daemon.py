@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -36,7 +37,7 @@ from experimenter.planner import (
     PlannerSettings,
     PlannerStopped,
 )
-from settings import LoopSettings
+from settings import ExecutorSettings, LoopSettings
 from storage import Database, commands, proposals, runs
 from storage.enums import CommandKind, DecidedBy, ExperimentStatus, TaskStatus
 
@@ -141,6 +142,7 @@ class Daemon:
         progress: bool = True,
         on_summary: Callable[[str], None] | None = None,
         threads: int = 1,
+        executor: ExecutorSettings | None = None,
     ) -> None:
         self.db, self.home, self.name = db, Path(home), name
         self.planner_settings = planner_settings
@@ -150,6 +152,7 @@ class Daemon:
         self.progress = progress
         self.on_summary = on_summary or (lambda line: None)
         self.threads = threads
+        self.executor_settings = executor or ExecutorSettings()
         self.signalled: str | None = None
         self.stop_command = False
         self.me = f"{socket.gethostname()}:{os.getpid()}"
@@ -319,7 +322,7 @@ class Daemon:
         import torch
         from langgraph.types import Command
 
-        from experimenter.executor import InProcessExecutor
+        from experimenter.executor import make_executor
         from experimenter.graph.context import Context, StopRequested
         from experimenter.graph.graph import build_graph, thread_config
         from experimenter.graph.roster import seed_library
@@ -346,11 +349,11 @@ class Daemon:
         config = self.settings.learner
         store = LearnerStore(self.home / "experiments" / str(exp_id) / "learner", config)
         summaries: list[str] = []
-        with checkpointer(self.db, self.home) as saver:
+        executor = make_executor(self.executor_settings, policy_timeout=config.episode_steps)
+        with checkpointer(self.db, self.home) as saver, contextlib.closing(executor):
             ctx = Context(
                 db=self.db, experiment_id=exp_id, settings=self.settings, planner=planner,
-                recorder=recorder, learners=store,
-                executor=InProcessExecutor(policy_timeout=config.episode_steps),
+                recorder=recorder, learners=store, executor=executor,
                 should_stop=self.should_stop, progress=self._bar,
             )  # fmt: skip
             self.context = ctx

@@ -4,6 +4,7 @@
 - ``LoopSettings``: what an experiment stores as its configuration: the loop's settings, its
   ``Budgets`` and its ``LearnerConfig``; the daemon writes it, the loop reads it, the
   dashboard shows it, and ``experimenter run``'s flags are built from it.
+- ``ExecutorSettings``: where arenas step (in process, or Ray workers); not stored.
 - ``DataSettings``: where the data lives (``EXPERIMENTER_HOME``, ``EXPERIMENTER_DB_URL``),
   resolved once for every command and the dashboard; ``ServeSettings`` adds where the
   dashboard listens and its token.
@@ -14,6 +15,7 @@ environment) and travel typed from there.
 """
 
 from settings.data import DataSettings, ServeSettings
+from settings.executor import ExecutorSettings
 from settings.learner import LearnerConfig
 from settings.loop import MAX_TRAINING, Budgets, LoopSettings
 
@@ -21,6 +23,7 @@ __all__ = [
     "MAX_TRAINING",
     "Budgets",
     "DataSettings",
+    "ExecutorSettings",
     "LearnerConfig",
     "LoopSettings",
     "ServeSettings",

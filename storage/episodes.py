@@ -9,6 +9,8 @@ rounds a crash lost are discarded before they are collected again.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
@@ -29,13 +31,16 @@ def record_episode(
     experiment_id: int | None = None,
     iteration_id: int | None = None,
     env_step: int | None = None,
+    worker: str | None = None,
 ) -> Episode:
     """One episode's metadata; its arrays and video are artifacts. ``env_step``: for a
-    collected episode, the learner's env steps when its collection round began."""
+    collected episode, the learner's env steps when its collection round began; ``worker``:
+    who collected it."""
     episode = Episode(
         steps=steps, total_return=total_return, success=success, purpose=purpose, seed=seed,
         skill_id=skill_id, data_sha256=data_sha256, video_sha256=video_sha256,
         experiment_id=experiment_id, iteration_id=iteration_id, env_step=env_step,
+        worker=worker,
     )  # fmt: skip
     session.add(episode)
     session.flush()
@@ -93,6 +98,34 @@ def collected_successes(
         )
     ).one()
     return int(row[1]), int(row[0])
+
+
+class WorkerShare(NamedTuple):
+    worker: str
+    episodes: int
+    env_steps: int
+    last_env_step: int
+
+
+def worker_shares(session: Session, *, experiment_id: int) -> list[WorkerShare]:
+    """Per worker that collected for the experiment: its episodes and env steps, and the
+    experiment's env steps at its newest round; most recent first."""
+    rows = session.execute(
+        select(
+            Episode.worker,
+            func.count(),
+            func.coalesce(func.sum(Episode.steps), 0),
+            func.max(Episode.env_step),
+        )
+        .where(
+            Episode.experiment_id == experiment_id,
+            Episode.purpose.like("collect%"),
+            Episode.worker.is_not(None),
+        )
+        .group_by(Episode.worker)
+        .order_by(func.max(Episode.env_step).desc())
+    ).all()
+    return [WorkerShare(str(w), int(n), int(steps), int(last or 0)) for w, n, steps, last in rows]
 
 
 def count_episodes(session: Session, *, experiment_id: int, purpose: str | None = None) -> int:

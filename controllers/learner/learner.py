@@ -29,7 +29,7 @@ from controllers.env import BlocksVecEnv
 from controllers.layout import SceneConfig
 from controllers.learner.files import atomic_write
 from controllers.learner.replay import ReplayBuffer, Source
-from controllers.learner.results import CollectStats, EpisodeRecord, EvalResult
+from controllers.learner.results import CollectStats, EpisodeRecord, EvalResult, Round
 from controllers.learner.sac import SAC, Batch
 from controllers.learner.tasks import Normalizer, TaskSet, object_indices
 from controllers.learner.text import tokenize
@@ -184,59 +184,146 @@ class Learner:
         """
         if steps < 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
-        venv = self._env()
-        n, horizon = venv.num_envs, self.cfg.episode_steps
+        n, horizon = self.cfg.num_envs, self.cfg.episode_steps
         rounds = -(-steps // (n * horizon))
+        weights = self.collect_weights(task_weights, chained=chain is not None)
+        source = Source.CHAIN if chain is not None else Source.POLICY
+        records: list[EpisodeRecord] = []
+        for _ in range(rounds):
+            seeds, task_ids = self.draw_round(weights)
+            played = self.play_round(
+                seeds, task_ids, chain=chain, noise=noise, rng=self.rng,
+                random_phase=chain is None and self.env_steps < self.cfg.random_steps,
+                on_step=lambda t, o, a, nxt: self._store_step(t, o, a, nxt, source),
+            )  # fmt: skip
+            records += self._measure(played.next_obs.swapaxes(0, 1), task_ids)
+            self.env_steps += n * horizon
+        return CollectStats(rounds * n * horizon, tuple(records))
+
+    def collect_weights(
+        self, task_weights: Mapping[int, float] | None = None, *, chained: bool = False
+    ) -> np.ndarray:
+        """Per task, how likely a collected episode is to be drawn under it: the active
+        weights, or ``task_weights`` for this collection only."""
         weights = self.tasks.weights
         if task_weights is not None:
             probe = TaskSet(self.layout)
             probe.tasks, probe.weights = self.tasks.tasks, np.zeros(len(self.tasks.tasks))
             probe.set_weights(task_weights)
             weights = probe.weights
-        if chain is None and weights.sum() <= 0:
+        if not chained and weights.sum() <= 0:
             raise ValueError("no active tasks to collect for; call set_weights first")
-        source = Source.CHAIN if chain is not None else Source.POLICY
-        records: list[EpisodeRecord] = []
-        # Each copy's stored next observations, step by step: its episode is measured on them.
-        seen = np.empty((n, horizon, self.layout.dim), dtype=self.replay.next_obs.dtype)
-        for _ in range(rounds):
-            seeds = self.rng.integers(0, 2**31 - 1, size=n).tolist()
-            obs, _ = venv.reset(seed=seeds)
-            task_ids = (
-                self.rng.choice(len(weights), size=n, p=weights / weights.sum())
-                if weights.sum() > 0
-                else np.zeros(n, dtype=np.int64)
+        return weights
+
+    def draw_round(self, weights: np.ndarray) -> tuple[list[int], np.ndarray]:
+        """A round's arena seeds and tasks, one per copy, from the learner's RNG."""
+        n = self.cfg.num_envs
+        seeds = self.rng.integers(0, 2**31 - 1, size=n).tolist()
+        task_ids = (
+            self.rng.choice(len(weights), size=n, p=weights / weights.sum())
+            if weights.sum() > 0
+            else np.zeros(n, dtype=np.int64)
+        )
+        return seeds, task_ids
+
+    def play_round(
+        self,
+        seeds: Sequence[int],
+        task_ids: np.ndarray,
+        *,
+        chain: ChainFactory | None = None,
+        noise: float = 0.0,
+        rng: np.random.Generator,
+        random_phase: bool = False,
+        on_step: Callable[[int, np.ndarray, np.ndarray, np.ndarray], None] | None = None,
+    ) -> Round:
+        """One episode on each arena copy from ``seeds``, stored nowhere: what ``collect``
+        stores, and what a remote worker sends back for its driver's learner to store.
+
+        The policy acts under ``task_ids`` (uniformly random actions in the ``random_phase``);
+        with ``chain``, a fresh chain per copy acts, perturbed by Gaussian ``noise`` from
+        ``rng``. ``on_step(t, obs, action, stored_next)`` sees each step as it happens.
+        """
+        venv = self._env()
+        n, horizon = venv.num_envs, self.cfg.episode_steps
+        dtype = self.replay.next_obs.dtype
+        played = Round(
+            task_ids=np.asarray(task_ids, dtype=np.int64),
+            obs=np.empty((horizon, n, self.layout.dim), dtype=dtype),
+            action=np.empty((horizon, n, ACTION_DIM), dtype=self.replay.action.dtype),
+            next_obs=np.empty((horizon, n, self.layout.dim), dtype=dtype),
+        )
+        obs, _ = venv.reset(seed=list(seeds))
+        chains = [chain() for _ in range(n)] if chain is not None else []
+        for t in range(horizon):
+            if chain is not None:
+                action = np.stack([c.act(o) for c, o in zip(chains, obs, strict=True)])
+                if noise > 0:
+                    action = action + noise * rng.standard_normal(action.shape)
+                action = np.clip(action, -1.0, 1.0)
+            elif random_phase:
+                action = rng.uniform(-1.0, 1.0, size=(n, ACTION_DIM))
+            else:
+                action = self.act(obs, played.task_ids, deterministic=False)
+            next_obs, _, _, _, info = venv.step(action)
+            # The last step's stored next observation is the episode's true final one.
+            stored_next = info["final_obs"] if t == horizon - 1 else next_obs
+            played.obs[t], played.action[t], played.next_obs[t] = obs, action, stored_next
+            if on_step is not None:
+                on_step(t, obs, action, stored_next)
+            obs = next_obs
+        return played
+
+    def store_round(self, played: Round, source: Source) -> list[EpisodeRecord]:
+        """Store a round played elsewhere (``play_round`` on a worker's copy), step by step
+        as ``collect`` stores its own, and measure its episodes against their tasks."""
+        horizon, n = played.obs.shape[:2]
+        if (horizon, n) != (self.cfg.episode_steps, self.cfg.num_envs):
+            raise ValueError(
+                f"a round of {n} episodes of {horizon} steps does not fit this learner's "
+                f"{self.cfg.num_envs} of {self.cfg.episode_steps}"
             )
-            chains = [chain() for _ in range(n)] if chain is not None else []
-            random_phase = chain is None and self.env_steps < self.cfg.random_steps
-            for t in range(horizon):
-                if chain is not None:
-                    action = np.stack([c.act(o) for c, o in zip(chains, obs, strict=True)])
-                    if noise > 0:
-                        action = action + noise * self.rng.standard_normal(action.shape)
-                    action = np.clip(action, -1.0, 1.0)
-                elif random_phase:
-                    action = self.rng.uniform(-1.0, 1.0, size=(n, ACTION_DIM))
-                else:
-                    action = self.act(obs, task_ids, deterministic=False)
-                next_obs, _, _, _, info = venv.step(action)
-                last = t == horizon - 1
-                stored_next = info["final_obs"] if last else next_obs
-                self.replay.add(
-                    obs,
-                    action,
-                    stored_next,
-                    np.full(n, last),
-                    source,
-                    stride=n,
-                    to_go=horizon - 1 - t,
-                )
-                self.normalizer.update(obs)
-                seen[:, t] = stored_next
-                obs = next_obs
-            records += self._measure(seen, task_ids)
-            self.env_steps += n * horizon
-        return CollectStats(rounds * n * horizon, tuple(records))
+        for t in range(horizon):
+            self._store_step(t, played.obs[t], played.action[t], played.next_obs[t], source)
+        self.env_steps += n * horizon
+        return self._measure(played.next_obs.swapaxes(0, 1), played.task_ids)
+
+    def _store_step(
+        self, t: int, obs: np.ndarray, action: np.ndarray, stored_next: np.ndarray, source: Source
+    ) -> None:
+        horizon = self.cfg.episode_steps
+        n = len(obs)
+        last = t == horizon - 1
+        self.replay.add(
+            obs, action, stored_next, np.full(n, last), source, stride=n, to_go=horizon - 1 - t
+        )
+        self.normalizer.update(obs)
+
+    # --- a remote worker's copy ---------------------------------------------------------------
+
+    def policy_state(self) -> dict[str, Any]:
+        """What a copy needs to act as this learner does: the acting networks' weights, the
+        observation statistics and the tasks (not the critics, optimiser or replay)."""
+        acting = ("encoder.", "actor.", "actor_avg.")
+        return {
+            "agent": {
+                k: v.detach().cpu()
+                for k, v in self.agent.state_dict().items()
+                if k.startswith(acting)
+            },
+            "normalizer": self.normalizer.state(),
+            "tasks": [t.spec.model_dump(mode="json", exclude_none=True) for t in self.tasks.tasks],
+        }
+
+    def load_policy_state(self, state: Mapping[str, Any]) -> None:
+        """Act as the learner whose ``policy_state()`` this is (its tasks added in order)."""
+        for i, spec in enumerate(state["tasks"]):
+            if self.add_task(spec) != i:
+                raise ValueError("the copy's tasks differ from the learner's; start a fresh copy")
+        missing = self.agent.load_state_dict(state["agent"], strict=False).missing_keys
+        if any(k.startswith(("actor.", "encoder.")) for k in missing):
+            raise ValueError(f"policy state lacks {missing[:3]}; was it made by policy_state()?")
+        self.normalizer.load_state(state["normalizer"])
 
     def _measure(self, seen: np.ndarray, task_ids: np.ndarray) -> list[EpisodeRecord]:
         """Each copy's episode against its task, from ``seen[i]``, the ``(horizon, dim)``

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class EpisodeRecord:
@@ -19,6 +21,25 @@ class EpisodeRecord:
     episode."""
     success: bool
     """The task held at the episode's last step."""
+
+
+@dataclass(frozen=True)
+class Round:
+    """One round of collection as arrays, one episode per arena copy: what a remote worker
+    sends back (``Learner.play_round``) for the driver's learner to store (``store_round``)."""
+
+    task_ids: np.ndarray
+    """``(n,)``: the task each copy's episode is measured against."""
+    obs: np.ndarray
+    """``(horizon, n, dim)``."""
+    action: np.ndarray
+    """``(horizon, n, action_dim)``: the actions executed (after noise and clipping)."""
+    next_obs: np.ndarray
+    """``(horizon, n, dim)``: the stored next observations (the true final one last)."""
+
+    @property
+    def nbytes(self) -> int:
+        return self.task_ids.nbytes + self.obs.nbytes + self.action.nbytes + self.next_obs.nbytes
 
 
 @dataclass(frozen=True)

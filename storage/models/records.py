@@ -103,6 +103,9 @@ class Episode(Base):
     """Collected episodes: the learner's env steps when their collection round began (its
     transitions follow in the replay). Rows at or past the learner's saved count were not
     saved with it; collection removes them before it collects again after a crash."""
+    worker: Mapped[str | None] = mapped_column(String(96))
+    """Collected episodes: who stepped the arena (``inprocess``, or ``node/actor`` ids of a
+    Ray worker); None for rows written before workers were recorded."""
     total_return: Mapped[float] = mapped_column(Float, default=0.0)
     success: Mapped[bool] = mapped_column(Boolean, default=False)
     data_sha256: Mapped[str | None] = mapped_column(ForeignKey("artifacts.sha256"))

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 import experimenter.train
 from experimenter.cli import Train, main
 from experimenter.commands_run import Run
-from settings import LearnerConfig, LoopSettings
+from settings import ExecutorSettings, LearnerConfig, LoopSettings
 
 RUN_OWN = {"data_dir", "db_url", "experiment", "planner", "goal", "threads", "progress"}
 TRAIN_OWN = {"task", "steps", "out", "resume", "eval_every", "eval_episodes", "threads"}
@@ -27,7 +27,9 @@ def _owned(command: type[BaseModel], own: set[str]) -> dict[str, type[BaseModel]
     """Each flag of ``command`` that is not its own, and the settings model it sets."""
     owners: dict[str, type[BaseModel]] = {}
     for name in command.model_fields.keys() - own:
-        found = [m for m in (LoopSettings, LearnerConfig) if name in m.model_fields]
+        found = [
+            m for m in (LoopSettings, LearnerConfig, ExecutorSettings) if name in m.model_fields
+        ]
         assert len(found) == 1, f"--{name} sets no setting (or two): it would be dropped"
         owners[name] = found[0]
     return owners

@@ -32,7 +32,7 @@ def test_collected_episodes_are_reported_for_the_jobs_skill_and_task() -> None:
         CollectJob(8, lift, 60, chain, 0.1, "chain"),
     ]:
         start = learner.replay.added
-        episodes = executor.collect(learner, job)
+        [episodes] = executor.collect(learner, [job])
         assert {(e.skill_id, e.label, e.steps) for e in episodes} == {(job.skill_id, job.label, 30)}
         got = [(e.total_return, e.success) for e in episodes]
         assert got == replayed_episodes(learner, start, job.task_id)

@@ -512,8 +512,8 @@ def test_a_composite_of_learned_skills_runs_its_parts_for_data(
         ("primitive", "grasp", None), ("policy", None, ids[lift.id]), ("policy", None, ids[own.id]),
     ]  # fmt: skip
     learner.set_weights({ids[own.id]: 1.0})
-    episodes = ctx.executor.collect(
-        learner, CollectJob(own.id, ids[own.id], 800, parts, 0.1, "chain")
+    [episodes] = ctx.executor.collect(
+        learner, [CollectJob(own.id, ids[own.id], 800, parts, 0.1, "chain")]
     )
     assert len(episodes) == learner.cfg.num_envs and learner.env_steps == 800
 

@@ -78,20 +78,26 @@ def collect(ctx: Context, state: LoopState) -> Update:
     with ctx.progress(total=remaining, desc=f"collect {state.iteration}", unit="step") as bar:
         while learner.env_steps < state.collect_target:
             ctx.check_stop()
-            job = _pick(jobs, total, learner.env_steps // round_steps)
             before = learner.env_steps
-            step_job = CollectJob(job.skill_id, job.task_id, round_steps, job.parts, job.noise,
-                                  job.label)  # fmt: skip
+            first = before // round_steps
+            # As many rounds at once as the executor has workers: each round is still picked
+            # by its own index, so the data does not depend on how many run at once.
+            count = min(ctx.executor.width, -(-(state.collect_target - before) // round_steps))
+            batch = [
+                replace(_pick(jobs, total, first + i), steps=round_steps) for i in range(count)
+            ]
             try:
-                finished = ctx.executor.collect(learner, step_job)
+                finished = ctx.executor.collect(learner, batch)
                 with ctx.db.session() as s:
-                    for e in finished:
-                        episodes.record_episode(
-                            s, steps=e.steps, total_return=e.total_return, success=e.success,
-                            purpose=f"collect:{e.label}", skill_id=e.skill_id,
-                            experiment_id=ctx.experiment_id, iteration_id=state.iteration_id,
-                            env_step=before,
-                        )  # fmt: skip
+                    for i, summaries in enumerate(finished):
+                        for e in summaries:
+                            episodes.record_episode(
+                                s, steps=e.steps, total_return=e.total_return,
+                                success=e.success, purpose=f"collect:{e.label}",
+                                skill_id=e.skill_id, experiment_id=ctx.experiment_id,
+                                iteration_id=state.iteration_id,
+                                env_step=before + i * round_steps, worker=e.worker,
+                            )  # fmt: skip
             except BaseException:
                 # The learner may hold a round the database does not: it must never be
                 # saved (the daemon saves it on the way out); the last checkpoint is reloaded.

@@ -6,7 +6,7 @@ trains a network; each does what the interface promises and records what it was 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,7 +110,13 @@ class FakeExecutor:
     """``(instruction, episodes, seed)`` of every evaluation, in order."""
     rollouts: list[tuple[str, int]] = field(default_factory=list)
 
-    def collect(self, learner: Any, job: CollectJob) -> list[EpisodeSummary]:
+    width: int = 1
+    """Rounds handed over per call (as a Ray executor with this many workers)."""
+
+    def collect(self, learner: Any, jobs: Sequence[CollectJob]) -> list[list[EpisodeSummary]]:
+        return [self._one(learner, job) for job in jobs]
+
+    def _one(self, learner: Any, job: CollectJob) -> list[EpisodeSummary]:
         if self.fail_on_round is not None and len(self.jobs) == self.fail_on_round:
             learner.env_steps += job.steps  # the round reached the replay, not the database
             raise RuntimeError("the arena crashed")
@@ -123,6 +129,9 @@ class FakeExecutor:
             EpisodeSummary(job.skill_id, job.label, length, float(i < wins), i < wins)
             for i in range(count)
         ]
+
+    def close(self) -> None:
+        pass
 
     def evaluate(self, learner: Any, task_id: int, episodes: int, seed: int) -> EvalResult:
         instruction = learner.instruction(task_id)
