@@ -174,12 +174,13 @@ def _age(when: datetime | None) -> str:
 
 class Status(DatabaseOptions):
     """Where each experiment stands: status (stale when its daemon stopped beating), node,
-    iteration, skills, proposals waiting for review, budgets, heartbeat."""
+    iteration, skills, proposals waiting for review, budgets, heartbeat, and the workers
+    that collected its episodes."""
 
     json_: bool = Field(False, alias="json", description="Print JSON instead of a table.")
 
     def cli_cmd(self) -> None:
-        from experimenter.status import experiment_status
+        from experimenter.status import experiment_status, worker_lines
 
         db = self.open()
         try:
@@ -216,6 +217,9 @@ class Status(DatabaseOptions):
                 ],
             )
         )
+        for r in rows:
+            for line in worker_lines(r):
+                print(line)
         for r in rows:
             if r["stale"]:
                 print(f"experiment {r['id']} ({r['name']}): {r['state']}")

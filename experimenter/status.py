@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import skills
-from storage import Database, proposals, runs
+from storage import Database, episodes, proposals, runs
 from storage.enums import SkillStatus, TaskStatus
 
 
@@ -78,6 +78,10 @@ def experiment_status(db: Database, *, home: Path) -> list[dict[str, Any]]:
                     "budgets": exp.budgets,
                     "heartbeat_at": exp.heartbeat_at,
                     "recorded_stop": exp.stop_reason,
+                    "workers": [
+                        {**w._asdict(), "node": w.node, "actor": w.actor}
+                        for w in episodes.worker_shares(s, experiment_id=exp.id)
+                    ],
                 }
             )
     for row in out:
@@ -86,3 +90,24 @@ def experiment_status(db: Database, *, home: Path) -> list[dict[str, Any]]:
         row["stop_reason"] = row.pop("recorded_stop") or pos.get("stop_reason")
         row["daemon"] = ExperimentLock(db, home, int(row["id"])).held_elsewhere()
     return out
+
+
+def worker_lines(row: dict[str, Any]) -> list[str]:
+    """``experimenter status``'s lines on who collected an experiment's episodes (a row of
+    ``experiment_status``): one per worker under a heading, one line when the in-process
+    executor did it all, none before anything was collected."""
+    workers = row["workers"]
+    if not workers:
+        return []
+    head = f"experiment {row['id']} ({row['name']}) workers:"
+    if [w["worker"] for w in workers] == ["inprocess"]:
+        w = workers[0]
+        return [f"{head} in process only ({w['episodes']} episodes, {w['env_steps']} env steps)"]
+    lines = [head]
+    for w in workers:
+        who = f"node {w['node']} actor {w['actor']}" if w["actor"] else f"{w['node']} (in process)"
+        lines.append(
+            f"  {who}: {w['episodes']} episodes, {w['env_steps']} env steps, "
+            f"newest round at env step {w['last_env_step']}"
+        )
+    return lines

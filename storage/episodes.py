@@ -101,10 +101,27 @@ def collected_successes(
 
 
 class WorkerShare(NamedTuple):
+    """What one worker collected; ``worker`` is ``inprocess`` (the default executor) or a
+    Ray worker's ``node/actor`` ids (``experimenter.executor``)."""
+
     worker: str
     episodes: int
     env_steps: int
     last_env_step: int
+
+    # Split here, beside the query, so that the CLI and the dashboard (which may not import
+    # the executors) read the name the same way.
+    @property
+    def node(self) -> str:
+        """The Ray node's id; ``local`` for a worker without one (the driver's process)."""
+        node, sep, _ = self.worker.partition("/")
+        return node if sep else "local"
+
+    @property
+    def actor(self) -> str | None:
+        """The Ray actor's id; ``None`` for a worker without one."""
+        _, sep, actor = self.worker.partition("/")
+        return actor if sep else None
 
 
 def worker_shares(session: Session, *, experiment_id: int) -> list[WorkerShare]:
@@ -123,7 +140,8 @@ def worker_shares(session: Session, *, experiment_id: int) -> list[WorkerShare]:
             Episode.worker.is_not(None),
         )
         .group_by(Episode.worker)
-        .order_by(func.max(Episode.env_step).desc())
+        # Workers of one round tie on their newest round: by name, for a stable listing.
+        .order_by(func.max(Episode.env_step).desc(), Episode.worker)
     ).all()
     return [WorkerShare(str(w), int(n), int(steps), int(last or 0)) for w, n, steps, last in rows]
 

@@ -92,6 +92,19 @@ class MetricSeries(BaseModel):
     last_value: float | None
 
 
+class WorkerPublic(_View):
+    """A worker that collected episodes for the experiment, and its share."""
+
+    worker: str = Field(description="'inprocess', or a Ray worker's 'node/actor' ids.")
+    node: str = Field(description="The Ray node's id; 'local' for the in-process executor.")
+    actor: str | None = Field(description="The Ray actor's id; null for the in-process one.")
+    episodes: int = Field(description="Episodes it collected.")
+    env_steps: int = Field(description="Env steps in those episodes.")
+    last_env_step: int = Field(
+        description="The experiment's env steps when its newest round began."
+    )
+
+
 class CommandPublic(_View):
     """A command to the daemon and what became of it."""
 
@@ -123,6 +136,9 @@ class ExperimentOverview(BaseModel):
     training: list[SkillPublic] = Field(description="Skills in training, their curves plotted.")
     metrics: list[MetricSeries]
     commands: list[CommandPublic] = Field(description="Newest commands sent to it.")
+    workers: list[WorkerPublic] = Field(
+        description="Who collected its episodes, the most recent first."
+    )
     curves_png: str = Field(description="URL of the learning-curve picture.")
 
 

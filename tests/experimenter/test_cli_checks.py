@@ -14,7 +14,7 @@ from daemon_helpers import db, env
 from sqlalchemy import update
 
 from experimenter.cli import main
-from storage import commands, proposals, runs
+from storage import commands, episodes, proposals, runs
 from storage.models import Experiment
 
 REACH = {"stages": [{"all": [{"pred": "reach", "args": ["red"]}]}]}
@@ -213,6 +213,74 @@ def test_status_says_stale_when_the_heartbeat_stopped(
     assert main(["status", "--data-dir", str(tmp_path), "--json"]) == 0
     stale = json.loads(capsys.readouterr().out)["experiments"][0]
     assert stale["stale"] is True and stale["state"].startswith("stale (no heartbeat for 5 min")
+
+
+def test_status_lists_the_workers_that_collected_and_their_share(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _seed(tmp_path)
+    d = db(tmp_path)
+    with d.session() as s:
+        [main_exp, other] = runs.list_experiments(s)
+        # experiment env step of the round, worker, episodes, steps each
+        for env_step, worker, n, steps in [
+            (0, "inprocess", 2, 30),  # a first run without Ray
+            (0, "a1b2c3d4e5f6/0123456789ab", 1, 100),
+            (400, "0f0f0f0f0f0f/cafecafecafe", 3, 50),
+            (800, "a1b2c3d4e5f6/0123456789ab", 1, 100),
+            (800, None, 1, 70),  # written before workers were recorded: not anyone's
+        ]:
+            for _ in range(n):
+                episodes.record_episode(
+                    s, steps=steps, total_return=1.0, success=False, experiment_id=main_exp.id,
+                    env_step=env_step, worker=worker,
+                )  # fmt: skip
+        # An evaluation collects nothing: not part of any worker's share.
+        episodes.record_episode(
+            s, steps=60, total_return=1.0, success=True, purpose="evaluate",
+            experiment_id=main_exp.id, worker="a1b2c3d4e5f6/0123456789ab",
+        )  # fmt: skip
+        for _ in range(4):
+            episodes.record_episode(
+                s, steps=25, total_return=0.0, success=False, experiment_id=other.id,
+                env_step=0, worker="inprocess",
+            )  # fmt: skip
+    d.dispose()
+
+    assert main(["status", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    at = out.index("experiment 1 (main) workers:")
+    assert out[at + 1 : at + 5] == [
+        "  node a1b2c3d4e5f6 actor 0123456789ab: 2 episodes, 200 env steps, "
+        "newest round at env step 800",
+        "  node 0f0f0f0f0f0f actor cafecafecafe: 3 episodes, 150 env steps, "
+        "newest round at env step 400",
+        "  local (in process): 2 episodes, 60 env steps, newest round at env step 0",
+        "experiment 2 (other) workers: in process only (4 episodes, 100 env steps)",
+    ]
+
+    assert main(["status", "--data-dir", str(tmp_path), "--json"]) == 0
+    status = {r["name"]: r for r in json.loads(capsys.readouterr().out)["experiments"]}
+    assert status["main"]["workers"] == [
+        {"worker": "a1b2c3d4e5f6/0123456789ab", "node": "a1b2c3d4e5f6", "actor": "0123456789ab",
+         "episodes": 2, "env_steps": 200, "last_env_step": 800},
+        {"worker": "0f0f0f0f0f0f/cafecafecafe", "node": "0f0f0f0f0f0f", "actor": "cafecafecafe",
+         "episodes": 3, "env_steps": 150, "last_env_step": 400},
+        {"worker": "inprocess", "node": "local", "actor": None, "episodes": 2, "env_steps": 60,
+         "last_env_step": 0},
+    ]  # fmt: skip
+    assert status["other"]["workers"] == [
+        {"worker": "inprocess", "node": "local", "actor": None, "episodes": 4, "env_steps": 100,
+         "last_env_step": 0},
+    ]  # fmt: skip
+
+
+def test_status_prints_no_workers_before_anything_is_collected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _seed(tmp_path)
+    assert main(["status", "--data-dir", str(tmp_path)]) == 0
+    assert "workers" not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 from conftest import make_client
 from fastapi.testclient import TestClient
 from stored_configs import BUDGETS_BY_RUN, STORED_BY_RUN
-from web_seed import Seeded, seed
+from web_seed import RAY_WORKERS, Seeded, seed
 
 import skills
 from storage import Database, commands, runs
@@ -38,6 +38,17 @@ def test_experiments_list_their_skills_budgets_and_where_they_are(
     assert [i["number"] for i in overview["iterations"]] == [6, 5, 4, 3, 2, 1]
     assert {k["instruction"] for k in overview["training"]} >= {"lift the red block"}
     assert {m["name"] for m in overview["metrics"]} == {"alpha", "critic_loss", "return"}
+    assert overview["workers"] == [
+        {"worker": RAY_WORKERS[0], "node": "5e1f0a2b3c4d", "actor": "9a8b7c6d5e4f",
+         "episodes": 32, "env_steps": 3_200, "last_env_step": 480_000},
+        {"worker": RAY_WORKERS[1], "node": "7d3c2b1a0f9e", "actor": "1f2e3d4c5b6a",
+         "episodes": 24, "env_steps": 1_200, "last_env_step": 400_000},
+    ]  # fmt: skip
+    paused = client.get(f"/api/experiments/{ids.paused}").json()
+    assert paused["workers"] == [
+        {"worker": "inprocess", "node": "local", "actor": None, "episodes": 10,
+         "env_steps": 1_000, "last_env_step": 0},
+    ]  # fmt: skip
 
 
 def test_the_dashboard_reads_the_configuration_an_experiment_stored_typed(
@@ -325,4 +336,5 @@ def test_the_api_lists_work_on_postgresql(
         assert len(client.get("/api/tasks").json()["items"]) == 5
         overview = client.get(f"/api/experiments/{ids.running}").json()
         assert {m["name"] for m in overview["metrics"]} == {"alpha", "critic_loss", "return"}
+        assert [w["worker"] for w in overview["workers"]] == list(RAY_WORKERS)
         assert client.get(f"/experiments/{ids.running}/metrics/alpha.svg").status_code == 200

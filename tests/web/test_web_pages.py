@@ -110,3 +110,29 @@ def test_the_experiments_rows_refresh_with_the_database(
     with db.session() as s:
         runs.heartbeat(s, experiment_id=ids.running, env_steps=712_345)
     assert "712,345" in client.get("/experiments/rows").text
+
+
+def _workers_table(html: str) -> list[list[str]]:
+    """The cells of the experiment page's Workers table, as text."""
+    section = html.split("<h2>Workers</h2>", 1)[1].split("</table>", 1)[0]
+    body = section.split("<tbody>", 1)[1]
+    return [
+        [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body, flags=re.S)
+    ]
+
+
+def test_the_experiment_page_lists_the_workers_that_collected(
+    client: TestClient, ids: Seeded
+) -> None:
+    # node, actor, episodes, env steps, the experiment's env steps at its newest round
+    assert _workers_table(client.get(f"/experiments/{ids.running}").text) == [
+        ["5e1f0a2b3c4d", "9a8b7c6d5e4f", "32", "3,200", "480,000"],
+        ["7d3c2b1a0f9e", "1f2e3d4c5b6a", "24", "1,200", "400,000"],
+    ]
+    assert _workers_table(client.get(f"/experiments/{ids.paused}").text) == [
+        ["local", "in process", "10", "1,000", "0"]
+    ]
+    assert _workers_table(client.get(f"/experiments/{ids.finished}").text) == [
+        ["No worker recorded yet."]
+    ]

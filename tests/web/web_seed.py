@@ -3,7 +3,8 @@
 Three experiments (running, paused, finished); skills in every status and kind with
 evaluation histories; planner decisions of every outcome with their images (learning curves
 drawn by the planner's own function, a scene picture); proposals with decompositions, two of
-them waiting for review; metric series; an evaluation rollout with a GIF; a handled command.
+them waiting for review; metric series; an evaluation rollout with a GIF; episodes collected
+by Ray workers and in process; a handled command.
 """
 
 from __future__ import annotations
@@ -79,6 +80,10 @@ LEFT = _spec([("left_of", ["green", "red"])])
 STACK3 = _spec([("on", ["red", "blue"])], [("on", ["green", "red"])])
 BEHIND = _spec([("behind", ["blue", "green"])])
 RELEASE_G = _spec([("grasped", ["green"])], [("on_table", ["green"]), ("released", ["green"])])
+
+
+RAY_WORKERS = ("5e1f0a2b3c4d/9a8b7c6d5e4f", "7d3c2b1a0f9e/1f2e3d4c5b6a")
+"""Ray workers' names (``node/actor`` ids) as the executor records them."""
 
 
 def seed(db: Database) -> Seeded:
@@ -305,6 +310,20 @@ def seed(db: Database) -> Seeded:
             s, steps=60, total_return=41.0, success=True, purpose="evaluate", seed=3,
             skill_id=k["lift"], video_sha256=video.sha256, experiment_id=run.id,
         )  # fmt: skip
+        # Collection rounds: two Ray workers, on two nodes, took turns for the running
+        # experiment; the paused one collected in process.
+        for worker, first, each in ((RAY_WORKERS[0], 0, 100), (RAY_WORKERS[1], 80_000, 50)):
+            for env_step in range(first, 500_000, 160_000):
+                for _ in range(8):
+                    episodes.record_episode(
+                        s, steps=each, total_return=1.0, success=False, experiment_id=run.id,
+                        env_step=env_step, worker=worker,
+                    )  # fmt: skip
+        for _ in range(10):
+            episodes.record_episode(
+                s, steps=100, total_return=0.0, success=False, experiment_id=paused.id,
+                env_step=0, worker="inprocess",
+            )  # fmt: skip
         enqueue_command(
             s, kind="goal", payload={"goal": "stack the red block on the blue block"},
             experiment_id=run.id, created_by="cli",

@@ -1,5 +1,5 @@
 """Experiments: the list, an experiment's page (status, budgets, timeline, skills in
-training, metrics), its iterations, learning curves and metric series."""
+training, metrics, workers), its iterations, learning curves and metric series."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from skills.browse import status_counts_by_experiment, success_series
 from skills.plots import Curve
 from storage import runs
 from storage.commands import list_commands
+from storage.episodes import worker_shares
 from storage.metrics import downsampled_series, latest_metric, metric_names, metric_points
 from storage.models import Experiment, Iteration
 from web.schemas import (
@@ -24,6 +25,7 @@ from web.schemas import (
     IterationPublic,
     MetricSeries,
     Page,
+    WorkerPublic,
 )
 from web.views.command_queue import public_commands
 from web.views.paging import keyset_page
@@ -120,7 +122,7 @@ def _budgets(exp: Experiment, settings: LoopSettings | None) -> list[BudgetUse]:
 def experiment_overview(
     session: Session, *, experiment_id: int, alive_seconds: float, iterations: int = 50
 ) -> ExperimentOverview:
-    """The experiment page: status, budgets, timeline, skills in training, metrics."""
+    """The experiment page: status, budgets, timeline, skills in training, metrics, workers."""
     exp = runs.get_experiment(session, experiment_id=experiment_id)
     counts = status_counts_by_experiment(session, experiment_ids=[exp.id])[exp.id]
     its = runs.list_iterations(session, experiment_id=exp.id, limit=iterations)
@@ -145,6 +147,9 @@ def experiment_overview(
         training=training,
         metrics=metrics,
         commands=public_commands(list_commands(session, experiment_id=exp.id, limit=10)),
+        workers=[
+            WorkerPublic.model_validate(w) for w in worker_shares(session, experiment_id=exp.id)
+        ],
         curves_png=f"/experiments/{exp.id}/curves.png",
     )
 
