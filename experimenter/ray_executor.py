@@ -73,7 +73,7 @@ class Worker:
         cfg = cfg.model_copy(
             update={"device": "cpu", "buffer_capacity": capacity, "buffer_chunk": capacity}
         )
-        self.learner = Learner(cfg, pickle.loads(scene))
+        self.learner = Learner(cfg, pickle.loads(scene), arena_threads=1)
         self.policy_timeout = policy_timeout
         self.version: tuple[int, ...] | None = None
         here = ray.get_runtime_context()

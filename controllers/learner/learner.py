@@ -88,8 +88,17 @@ def _atomic_save(obj: Any, path: Path) -> None:
 class Learner:
     """A language-conditioned SAC learner on the block arena (see the module docstring)."""
 
-    def __init__(self, config: LearnerConfig | None = None, scene: SceneConfig | None = None):
+    def __init__(
+        self,
+        config: LearnerConfig | None = None,
+        scene: SceneConfig | None = None,
+        *,
+        arena_threads: int | None = None,
+    ):
         self.cfg = config or LearnerConfig()
+        # Threads stepping the collection arena's copies (None: one per core, at most one
+        # per copy); a Ray worker holding one CPU steps with one.
+        self.arena_threads = arena_threads
         self.scene = scene or SceneConfig()
         self.layout = self.scene.layout()
         self.device = resolve_device(self.cfg.device)
@@ -158,8 +167,9 @@ class Learner:
     def _env(self) -> BlocksVecEnv:
         if self._venv is None:
             self._venv = BlocksVecEnv(
-                self.cfg.num_envs, scene=self.scene, max_episode_steps=self.cfg.episode_steps
-            )
+                self.cfg.num_envs, scene=self.scene, max_episode_steps=self.cfg.episode_steps,
+                threads=self.arena_threads,
+            )  # fmt: skip
         return self._venv
 
     # --- collection ---------------------------------------------------------------------------
