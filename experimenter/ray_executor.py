@@ -185,8 +185,10 @@ class RayExecutor:
             ) from e
         if not ray.is_initialized():
             if self.address is None:
+                # "local": a new cluster of our own even when one runs here already (ray.init()
+                # would join that one, and refuse num_cpus).
                 ray.init(
-                    include_dashboard=False, log_to_driver=False,
+                    address="local", include_dashboard=False, log_to_driver=False,
                     **{"num_cpus": max(self.workers, os.cpu_count() or 1), **self.init},
                 )  # fmt: skip
             else:

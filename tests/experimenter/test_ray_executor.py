@@ -40,7 +40,8 @@ def learner(**changes: object) -> tuple[Learner, int]:
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:
     """One real local cluster for the module (``local_mode`` no longer exists in Ray)."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # "local": a cluster of the test's own, even while another runs on the machine.
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 
