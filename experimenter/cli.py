@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, CliApp, CliSubCommand, SettingsConfigDict
 
 from experimenter.commands_db import Db
+from experimenter.commands_launch import Launch
 from experimenter.commands_run import (
     Approve,
     Pause,
@@ -133,6 +134,7 @@ class Main(
     db: CliSubCommand[Db]
     serve: CliSubCommand[Serve]
     run: CliSubCommand[Run]
+    launch: CliSubCommand[Launch]
     status: CliSubCommand[Status]
     proposals: CliSubCommand[Proposals]
     approve: CliSubCommand[Approve]
