@@ -369,7 +369,9 @@ class Launch(DatabaseOptions):
         # Migrated once, here: the daemons never race to create the schema.
         self.open().dispose()
         if cores is not None:
-            ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=self.stream)
+            ray.init(
+                address="local", num_cpus=cores, include_dashboard=False, log_to_driver=self.stream
+            )
         else:
             ray.init(address=self.ray_address, log_to_driver=self.stream)
         try:
