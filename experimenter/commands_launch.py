@@ -370,8 +370,9 @@ class Launch(DatabaseOptions):
         self.open().dispose()
         if cores is not None:
             ray.init(
-                address="local", num_cpus=cores, include_dashboard=False, log_to_driver=self.stream
-            )
+                address="local", num_cpus=cores, include_dashboard=False,
+                log_to_driver=self.stream, _system_config={"worker_niceness": 0},
+            )  # fmt: skip
         else:
             ray.init(address=self.ray_address, log_to_driver=self.stream)
         try:

@@ -20,7 +20,10 @@ pytestmark = pytest.mark.slow
 
 
 def test_workers_collect_on_two_nodes_and_a_lost_node_is_replaced() -> None:
-    cluster = cluster_utils.Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    cluster = cluster_utils.Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 1, "_system_config": {"worker_niceness": 0}},
+    )
     nodes = [cluster.add_node(num_cpus=1), cluster.add_node(num_cpus=1)]
     ray.init(address=cluster.address, log_to_driver=False)
     executor = RayExecutor(workers=2)

@@ -41,7 +41,10 @@ def learner(**changes: object) -> tuple[Learner, int]:
 def local_ray() -> Iterator[None]:
     """One real local cluster for the module (``local_mode`` no longer exists in Ray)."""
     # "local": a cluster of the test's own, even while another runs on the machine.
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(
+        address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+        _system_config={"worker_niceness": 0},
+    )  # fmt: skip
     yield
     ray.shutdown()
 
