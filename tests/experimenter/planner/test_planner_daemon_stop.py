@@ -42,7 +42,9 @@ def test_sigint_during_a_hanging_gemini_call_stops_within_seconds(
                 proc.kill()
                 proc.wait()
     assert proc.returncode == 0, out
-    assert took < 5, (took, out)
+    # Seconds, against the call's 600 s timeout: saving and exiting took 5.2 s once with
+    # both cores busy, so the bound leaves room for a loaded machine.
+    assert took < 15, (took, out)
     assert "stopped" in out
     database = db(home)
     try:
