@@ -1,4 +1,5 @@
-"""``experimenter skills ...``: query, search, export and import the skill library.
+"""``experimenter skills ...``: query, search, export and import the skill library; run and
+evaluate a skill as the library says it is executed (``experimenter.skill_run``).
 
 Human output is a table; ``--json`` prints one JSON document whose shape is documented in
 README.md ("The skill library") and in ``skills.schemas``. Bad input exits with status 2
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import CliApp, CliPositionalArg, CliSubCommand
@@ -282,14 +283,99 @@ class SkillsImport(DatabaseOptions):
             )
 
 
+class _RunOptions(DatabaseOptions):
+    """What ``skills run`` and ``skills evaluate`` share."""
+
+    id: CliPositionalArg[int] = Field(description="Skill id (see `skills list`).")
+    seed: int | None = Field(
+        None,
+        description="Seed of the first episode; episode i starts from seed + i (default: "
+        "fresh starts, a random seed from 10^8 up, never used by the loop).",
+    )
+    video: Path | None = Field(
+        None, description="Render the first episode to this .gif or .mp4 file."
+    )
+    camera: Literal["front", "side"] = Field("front", description="Camera of the video.")
+    size: int = Field(256, ge=16, le=480, description="Video width and height in pixels.")
+    device: str = Field("cpu", description="torch device of a learned skill's policy.")
+
+    def execute(self, *, episodes: int, evaluate: bool) -> None:
+        from experimenter.skill_run import check_video_path, fresh_seed, prepare, run
+
+        if self.video is not None:
+            check_video_path(self.video)
+        home = self.data().home
+        db = self.open()
+        try:
+            ex = prepare(db, home=home, skill_id=self.id, device=self.device, evaluate=evaluate)
+            try:
+                seed = fresh_seed() if self.seed is None else self.seed
+                report = run(
+                    ex, episodes=episodes, seed=seed, video=self.video, camera=self.camera,
+                    size=self.size,
+                )  # fmt: skip
+            finally:
+                ex.close()
+            recorded = None
+            if evaluate:
+                from skills import record_evaluation
+
+                with db.session() as s:
+                    recorded = record_evaluation(
+                        s, skill_id=ex.skill.id, episodes=report.episodes,
+                        successes=report.successes, mean_return=report.mean_return,
+                        env_steps=ex.env_steps, experiment_id=ex.skill.experiment_id,
+                    )  # fmt: skip
+        finally:
+            db.dispose()
+        k = ex.skill
+        low, high = report.interval
+        lines = [
+            f"skill {k.id} ({k.kind}, {k.status}): {k.instruction}",
+            f"  executed as {ex.how}",
+            f"  seeds {report.seed}..{report.seed + report.episodes - 1}",
+            f"success {report.successes}/{report.episodes} = {rate(report.success_rate)} "
+            f"(Wilson 95 % interval {rate(low)}-{rate(high)}), mean return "
+            f"{report.mean_return:.3f}",
+        ]
+        if recorded is not None:
+            lines.append(f"recorded evaluation {recorded.id} of skill {k.id}")
+        if report.video is not None:
+            lines.append(f"video: {report.video}")
+        print("\n".join(lines))
+
+
+class SkillsRun(_RunOptions):
+    """Run a skill as the library executes it (a learned skill: its experiment's policy; a
+    primitive: its scripted controller; a composite: its parts in order) and print its
+    success rate; nothing is stored."""
+
+    episodes: int = Field(10, ge=1, le=100_000, description="Episodes (starts) to run.")
+
+    def cli_cmd(self) -> None:
+        self.execute(episodes=self.episodes, evaluate=False)
+
+
+class SkillsEvaluate(_RunOptions):
+    """Measure a skill on fresh starts as `skills run` does, and record the result as one of
+    its evaluations (shown in `skills show` and on the dashboard)."""
+
+    episodes: int = Field(200, ge=1, le=100_000, description="Episodes (starts) to measure.")
+
+    def cli_cmd(self) -> None:
+        self.execute(episodes=self.episodes, evaluate=True)
+
+
 class Skills(BaseModel):
-    """The skill library: list, show, search, export, import."""
+    """The skill library: list, show, search, export, import, run, evaluate."""
 
     list_: CliSubCommand[SkillsList] = Field(alias="list")
     show: CliSubCommand[SkillsShow]
     search: CliSubCommand[SkillsSearch]
     export: CliSubCommand[SkillsExport]
     import_: CliSubCommand[SkillsImport] = Field(alias="import")
+    run: CliSubCommand[SkillsRun]
+    evaluate: CliSubCommand[SkillsEvaluate]
 
     def cli_cmd(self) -> None:
         CliApp.run_subcommand(self)

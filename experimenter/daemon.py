@@ -328,7 +328,7 @@ class Daemon:
         from experimenter.graph.roster import seed_library
         from experimenter.graph.routers import stop_reason
         from experimenter.graph.state import LoopState
-        from experimenter.learner_store import LearnerStore
+        from experimenter.learner_store import LearnerStore, learner_dir
 
         torch.set_num_threads(self.threads)
         exp_id = self.experiment_id
@@ -347,7 +347,7 @@ class Daemon:
             planner_settings, recorder=recorder, should_stop=self.should_stop
         )
         config = self.settings.learner
-        store = LearnerStore(self.home / "experiments" / str(exp_id) / "learner", config)
+        store = LearnerStore(learner_dir(self.home, exp_id), config)
         summaries: list[str] = []
         executor = make_executor(self.executor_settings, policy_timeout=config.episode_steps)
         with checkpointer(self.db, self.home) as saver, contextlib.closing(executor):

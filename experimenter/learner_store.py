@@ -87,6 +87,12 @@ def disk_full_line(exc: BaseException, default: str | Path = "the data directory
     return f"disk full while writing {place}: {FREE_SPACE}"
 
 
+def learner_dir(home: Path, experiment_id: int) -> Path:
+    """Where experiment ``experiment_id`` keeps its learner checkpoint (a ``LearnerStore``):
+    ``<data dir>/experiments/<id>/learner``."""
+    return Path(home) / "experiments" / str(experiment_id) / "learner"
+
+
 def remove_temporary_files(root: Path) -> list[Path]:
     """Delete the ``*.tmp`` files under ``root`` (left by a crash in the middle of a save;
     only the store's owner, holding the experiment's lock, may call this)."""

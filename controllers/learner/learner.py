@@ -511,12 +511,7 @@ class Learner:
         if not path.exists():
             raise FileNotFoundError(f"no learner checkpoint at {path}")
         state = torch.load(path, map_location="cpu", weights_only=False)
-        cfg_dict = dict(state["config"])
-        # Saved before the floor was a setting: keep the scaling its networks learned on.
-        cfg_dict.setdefault("obs_std_floor", 1e-3)
-        if device is not None:
-            cfg_dict["device"] = device
-        learner = cls(LearnerConfig(**cfg_dict), pickle.loads(state["scene"]))
+        learner = cls(_saved_config(state, device), pickle.loads(state["scene"]))
         for spec in state["tasks"]["specs"]:
             learner.add_task(spec)
         learner.tasks.weights = np.asarray(state["tasks"]["weights"], dtype=np.float64)
@@ -534,10 +529,39 @@ class Learner:
             )
         return learner
 
+    @classmethod
+    def load_policy(cls, directory: str | Path, device: str | None = None) -> Learner:
+        """A copy acting as the checkpoint's learner (networks, observation statistics,
+        tasks, counters) without its replay or optimiser: for watching and measuring the
+        policy, never for training on (its replay is empty and tiny)."""
+        path = Path(directory) / "learner.pt"
+        if not path.exists():
+            raise FileNotFoundError(f"no learner checkpoint at {path}")
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        cfg = _saved_config(state, device)
+        small = {"buffer_capacity": cfg.batch_size, "buffer_chunk": cfg.batch_size}
+        learner = cls(cfg.model_copy(update=small), pickle.loads(state["scene"]))
+        for spec in state["tasks"]["specs"]:
+            learner.add_task(spec)
+        learner.agent.load_state_dict(state["agent"])
+        learner.normalizer.load_state(state["normalizer"])
+        learner.env_steps, learner.updates = state["env_steps"], state["updates"]
+        return learner
+
     def close(self) -> None:
         if self._venv is not None:
             self._venv.close()
             self._venv = None
+
+
+def _saved_config(state: Mapping[str, Any], device: str | None) -> LearnerConfig:
+    """The settings a checkpoint was saved with (on ``device`` if given)."""
+    cfg_dict = dict(state["config"])
+    # Saved before the floor was a setting: keep the scaling its networks learned on.
+    cfg_dict.setdefault("obs_std_floor", 1e-3)
+    if device is not None:
+        cfg_dict["device"] = device
+    return LearnerConfig(**cfg_dict)
 
 
 def train_tasks(

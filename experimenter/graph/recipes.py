@@ -51,7 +51,7 @@ def recipe(
             return None
         skill = skills.get_skill(session, skill_id=sid)
         if skill.kind == SkillKind.COMPOSITE and sid != skill_id:
-            inner = _composite_parts(session, skill_id=sid, task_ids=task_ids)
+            inner = composite_parts(session, skill_id=sid, task_ids=task_ids)
             if inner is None:
                 return None
             parts.extend(inner)
@@ -77,7 +77,7 @@ def recipe(
     return tuple(parts)
 
 
-def _composite_parts(
+def composite_parts(
     session: Session, *, skill_id: int, task_ids: dict[int, int], depth: int = 0
 ) -> list[PartSpec] | None:
     """A composite skill as the parts of its components, in order: a primitive's
@@ -91,7 +91,7 @@ def _composite_parts(
         k = skills.get_skill(session, skill_id=ref.id)
         spec = skills.skill_specs(session, skill_ids=[k.id])[k.id]
         if k.kind == SkillKind.COMPOSITE:
-            inner = _composite_parts(session, skill_id=k.id, task_ids=task_ids, depth=depth + 1)
+            inner = composite_parts(session, skill_id=k.id, task_ids=task_ids, depth=depth + 1)
             if inner is None:
                 return None
             parts.extend(inner)

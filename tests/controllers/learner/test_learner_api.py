@@ -117,6 +117,25 @@ def test_save_load_gives_identical_actions_and_identical_next_update(tmp_path, o
     np.testing.assert_array_equal(a.act(obs, ids, False), b.act(obs, ids, False))
 
 
+def test_load_policy_acts_as_the_checkpoint_without_its_replay(tmp_path):
+    a = small_learner(conditioning="film")
+    a.add_task("reach the red block")
+    t = a.add_task("lift the red block")
+    a.set_weights({t: 1.0})
+    a.collect(40)
+    a.update(5)
+    a.save(tmp_path / "ckpt")
+    copy = Learner.load_policy(tmp_path / "ckpt")
+    assert copy.replay.capacity == a.cfg.batch_size and len(copy.replay) == 0
+    assert (copy.env_steps, copy.updates) == (a.env_steps, a.updates)
+    assert [x.key for x in copy.tasks.tasks] == [x.key for x in a.tasks.tasks]
+    obs = a.replay.obs[:8]
+    ids = np.array([0, 1] * 4)
+    np.testing.assert_array_equal(a.act(obs, ids, True), copy.act(obs, ids, True))
+    with pytest.raises(FileNotFoundError, match="no learner checkpoint"):
+        Learner.load_policy(tmp_path / "nothing")
+
+
 def test_a_checkpoint_from_before_the_std_floor_setting_keeps_its_scaling(tmp_path):
     # Checkpoints saved before obs_std_floor existed were trained with a floor of 1e-3;
     # loading them under today's default would rescale inputs under trained networks.
