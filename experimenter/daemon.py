@@ -352,9 +352,14 @@ class Daemon:
 
         def planner_events(_decision: Any) -> None:
             """The planner's totals once a decision committed, from the same ledger."""
-            if events.enabled:
+            if not events.enabled:
+                return
+            try:
                 spend = recorder.usage()
-                events.planner(calls=spend.calls, tokens=spend.tokens, dollars=spend.dollars)
+            except (SQLAlchemyError, OSError) as e:  # the decision itself is stored
+                log.warning("planner totals for TensorBoard not read: %s", e)
+                return
+            events.planner(calls=spend.calls, tokens=spend.tokens, dollars=spend.dollars)
 
         recorder.on_recorded = planner_events
         planner_settings = self.planner_settings

@@ -11,18 +11,21 @@ same values to the Context's ``EventLog``, which appends them as TensorBoard sca
 - ``planner/calls``, ``planner/tokens``, ``planner/dollars``: the experiment's planner totals
   after each recorded decision (the budgets' ledger), at the env steps reached then.
 
-Event files are only ever appended to (each daemon run opens a file of its own), so a crash
-never damages what was written. A crash between a database commit and its event write loses
-that one point from the event files; a node rerun after a crash may record a point again at
-the same step (the database then holds it twice too), which TensorBoard draws as two points
-at one step. A failure to write (a full disk) is logged once and ends the event log, never
-the run: the database is the record.
+Event files are only ever appended to (each daemon run opens a file of its own, named to the
+nanosecond: tensorboardX would truncate a file of the same name), so a crash never damages
+what was written; a record torn by a crash is skipped by TensorBoard's reader. A crash
+between a database commit and its event write loses that one point from the event files; a
+node rerun after a crash may record a point again at the same step (the database then holds
+it twice too), which TensorBoard draws as two points at one step. A failure to write (a full
+disk) is logged once and ends the event log, never the run: the database is the record.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,7 +89,12 @@ class EventLog:
                 from tensorboardX import SummaryWriter
 
                 self.folder.mkdir(parents=True, exist_ok=True)
-                self._writer = SummaryWriter(logdir=str(self.folder), flush_secs=30)
+                # tensorboardX names a file by the second and the host, and truncates a file
+                # of that name: nanoseconds and the process keep each run's file its own.
+                self._writer = SummaryWriter(
+                    logdir=str(self.folder), flush_secs=30,
+                    filename_suffix=f".{time.time_ns()}.{os.getpid()}",
+                )  # fmt: skip
             for name, value in values.items():
                 self._writer.add_scalar(name, float(value), global_step=at)
             self._writer.flush()

@@ -72,6 +72,32 @@ def test_an_event_log_without_a_folder_writes_nothing_and_a_failing_one_stops_qu
     log.close()
 
 
+def test_a_rerun_appends_a_file_of_its_own_and_a_torn_last_record_loses_only_itself(
+    tmp_path: Path,
+) -> None:
+    first = EventLog(tmp_path / "tb")
+    first.metrics({"train_q": 1.0}, step=100)
+    first.metrics({"train_q": 2.0}, step=200)
+    first.close()
+    (written,) = (tmp_path / "tb").iterdir()
+    whole = written.read_bytes()
+    # A crash in the middle of the last record: half of it reached the disk.
+    second_record = EventLog(tmp_path / "other")
+    second_record.metrics({"train_q": 3.0}, step=300)
+    second_record.close()
+    (other,) = (tmp_path / "other").iterdir()
+    last = other.read_bytes()[-40:]
+    written.write_bytes(whole + last[: len(last) // 2])
+    again = EventLog(tmp_path / "tb", step=200)  # the next daemon run
+    again.metrics({"train_q": 4.0}, step=300)
+    again.planner(calls=1, tokens=10, dollars=0.5)  # at the newest step
+    again.close()
+    assert len(list((tmp_path / "tb").iterdir())) == 2
+    series = scalars(tmp_path / "tb")
+    assert series["train/q"] == [(100, 1.0), (200, 2.0), (300, 4.0)]
+    assert series["planner/dollars"] == [(300, 0.5)]
+
+
 @pytest.mark.slow
 def test_a_daemon_run_writes_its_figures_for_tensorboard_and_its_decisions_replay(
     tmp_path: Path,
