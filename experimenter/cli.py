@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, CliApp, CliSubCommand, SettingsConfigDict
 
 from experimenter.commands_db import Db
+from experimenter.commands_decisions import Decisions
 from experimenter.commands_launch import Launch
 from experimenter.commands_run import (
     Approve,
@@ -132,6 +133,7 @@ class Main(
     train: CliSubCommand[Train]
     skills: CliSubCommand[Skills]
     db: CliSubCommand[Db]
+    decisions: CliSubCommand[Decisions]
     serve: CliSubCommand[Serve]
     run: CliSubCommand[Run]
     launch: CliSubCommand[Launch]

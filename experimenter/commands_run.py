@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
@@ -91,6 +92,22 @@ class Run(ExperimentOption):
     workers: int = flag(ExecutorSettings, "workers")
     threads: int = Field(1, ge=1, description="torch CPU threads.")
     progress: bool = Field(True, description="Show progress bars.")
+    tensorboard: str | None = Field(
+        None, description="TensorBoard event files (losses, success rates, planner calls and "
+        "dollars) go to DIR/<experiment name>; off: none (default: <data "
+        "dir>/experiments/<id>/tensorboard).",
+    )  # fmt: skip
+
+    def events(self) -> Path | bool:
+        """Where the daemon writes TensorBoard events: a folder, True (the experiment's
+        own), or False (``--tensorboard off``)."""
+        if self.tensorboard is None:
+            return True
+        if self.tensorboard.strip().lower() in ("off", "none", "no", "false", "0"):
+            return False
+        if not self.tensorboard.strip():
+            raise ValueError("--tensorboard: give a folder, or off")
+        return Path(self.tensorboard).expanduser()
 
     def cli_cmd(self) -> None:
         from experimenter.daemon import Daemon
@@ -99,20 +116,23 @@ class Run(ExperimentOption):
         # Every option is checked before the database is opened: a bad one is refused with
         # nothing stored (an experiment row would keep the bad value for every later run).
         settings, planner_settings = self.checked()
+        events = self.events()
         db = self.open()
         try:
             daemon = Daemon(
                 db, home=self.data().home, name=self.experiment,
                 settings=settings, planner_settings=planner_settings,
                 progress=self.progress, on_summary=lambda line: print(line, flush=True),
-                threads=self.threads,
+                threads=self.threads, tensorboard=events,
                 executor=ExecutorSettings.model_validate(self.model_dump(include=EXECUTOR_FLAGS)),
             )  # fmt: skip
             goal = daemon.settings.goal
+            folder = daemon.events_folder
             print(
                 f"experiment {daemon.experiment_id} ({self.experiment}): planner "
                 f"{planner_settings.backend}, goal {goal.text if goal else 'none (open-ended)'}"
-                "; Ctrl-C stops safely",
+                + (f"; TensorBoard: {folder}" if folder is not None else "")
+                + "; Ctrl-C stops safely",
                 flush=True,
             )
             try:

@@ -143,6 +143,7 @@ class Daemon:
         on_summary: Callable[[str], None] | None = None,
         threads: int = 1,
         executor: ExecutorSettings | None = None,
+        tensorboard: Path | bool = True,
     ) -> None:
         self.db, self.home, self.name = db, Path(home), name
         self.planner_settings = planner_settings
@@ -153,12 +154,25 @@ class Daemon:
         self.on_summary = on_summary or (lambda line: None)
         self.threads = threads
         self.executor_settings = executor or ExecutorSettings()
+        self.tensorboard = tensorboard
+        """TensorBoard events: True in ``<home>/experiments/<id>/tensorboard``, a folder in
+        its subfolder named after the experiment, False none (``experimenter.events``)."""
         self.signalled: str | None = None
         self.stop_command = False
         self.me = f"{socket.gethostname()}:{os.getpid()}"
         self._last_poll = 0.0
         self.context: Context | None = None
         """The loop's live context while the graph runs (a goal command steers it)."""
+
+    @property
+    def events_folder(self) -> Path | None:
+        """The folder of this experiment's TensorBoard event files (None: not written)."""
+        from experimenter.events import events_folder
+
+        if self.tensorboard is False:
+            return None
+        given = self.tensorboard if isinstance(self.tensorboard, Path) else None
+        return events_folder(self.home, self.experiment_id, self.name, given)
 
     # --- stop requests ------------------------------------------------------------------
 
@@ -322,6 +336,7 @@ class Daemon:
         import torch
         from langgraph.types import Command
 
+        from experimenter.events import EventLog
         from experimenter.executor import make_executor
         from experimenter.graph.context import Context, StopRequested
         from experimenter.graph.graph import build_graph, thread_config
@@ -332,7 +347,21 @@ class Daemon:
 
         torch.set_num_threads(self.threads)
         exp_id = self.experiment_id
+        events = EventLog(self.events_folder)
         recorder = DatabaseRecorder(self.db, exp_id)
+
+        def planner_events(_decision: Any) -> None:
+            """The planner's totals once a decision committed, from the same ledger."""
+            if not events.enabled:
+                return
+            try:
+                spend = recorder.usage()
+            except (SQLAlchemyError, OSError) as e:  # the decision itself is stored
+                log.warning("planner totals for TensorBoard not read: %s", e)
+                return
+            events.planner(calls=spend.calls, tokens=spend.tokens, dollars=spend.dollars)
+
+        recorder.on_recorded = planner_events
         planner_settings = self.planner_settings
         if planner_settings.cache_dir is None:
             planner_settings = planner_settings.model_copy(
@@ -350,11 +379,15 @@ class Daemon:
         store = LearnerStore(learner_dir(self.home, exp_id), config)
         summaries: list[str] = []
         executor = make_executor(self.executor_settings, policy_timeout=config.episode_steps)
-        with checkpointer(self.db, self.home) as saver, contextlib.closing(executor):
+        with (
+            checkpointer(self.db, self.home) as saver,
+            contextlib.closing(executor),
+            contextlib.closing(events),
+        ):
             ctx = Context(
                 db=self.db, experiment_id=exp_id, settings=self.settings, planner=planner,
                 recorder=recorder, learners=store, executor=executor,
-                should_stop=self.should_stop, progress=self._bar,
+                should_stop=self.should_stop, progress=self._bar, events=events,
             )  # fmt: skip
             self.context = ctx
             if self.settings.seed_skills == "primitives":
@@ -369,6 +402,7 @@ class Daemon:
             else:
                 values = LoopState(**snapshot.values)
                 ctx.wall_base = values.wall_seconds
+                events.step = values.env_steps
                 # Calls, tokens and dollars come back from the decisions rows (Planner).
                 planner.budget.dollars = max(planner.budget.dollars, values.dollars)
                 if not snapshot.next:

@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from controllers.layout import ObsLayout, SceneConfig
+from experimenter.events import EventLog
 from experimenter.planner import DatabaseRecorder, Image, Planner
 from settings import LoopSettings
 from storage import Database
@@ -47,6 +48,8 @@ class Context:
     """Polled at safe points of long nodes (between chunks of collection and training)."""
     progress: Callable[..., tqdm] = _no_bar
     """Makes a progress bar (``tqdm`` keyword arguments)."""
+    events: EventLog = field(default_factory=EventLog)
+    """TensorBoard scalars: each node hands it what it recorded, once that committed."""
     wall_base: float = 0.0
     """Wall seconds used by earlier daemon runs (from the checkpointed state)."""
     started: float = field(default_factory=time.monotonic)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -126,8 +126,16 @@ class DatabaseRecorder:
     db: Database
     experiment_id: int | None = None
     iteration_id: int | None = None
+    on_recorded: Callable[[DecisionRecord], None] | None = None
+    """Called once a decision's transaction committed (the daemon's TensorBoard events)."""
 
     def record(self, decision: DecisionRecord) -> int | None:
+        row_id = self._write(decision)
+        if self.on_recorded is not None:
+            self.on_recorded(decision)
+        return row_id
+
+    def _write(self, decision: DecisionRecord) -> int | None:
         with self.db.session() as s:
             shas = []
             if self.db.artifacts is not None:

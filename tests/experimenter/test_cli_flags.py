@@ -14,7 +14,9 @@ from experimenter.cli import Train, main
 from experimenter.commands_run import Run
 from settings import ExecutorSettings, LearnerConfig, LoopSettings
 
-RUN_OWN = {"data_dir", "db_url", "experiment", "planner", "goal", "threads", "progress"}
+RUN_OWN = {
+    "data_dir", "db_url", "experiment", "planner", "goal", "threads", "progress", "tensorboard",
+}  # fmt: skip
 TRAIN_OWN = {"task", "steps", "out", "resume", "eval_every", "eval_episodes", "threads"}
 EXPERIMENTER_LEARNER = {
     "bc_weight": 0.5, "bc_normalize": True, "demo_fraction": 0.5, "critic_layer_norm": True,

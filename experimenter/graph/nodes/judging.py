@@ -121,8 +121,10 @@ def analyze(ctx: Context, state: LoopState) -> Update:
                     "skill %d: stalled but kept training (%d of %d env steps of patience): "
                     "%d of its %d episodes succeeded", p.skill_id, own, patience, won, tried,
                 )  # fmt: skip
+        agreement = {"analyze_agreement": agree / len(progress)}
         metrics.record_metrics(
             s, experiment_id=ctx.experiment_id, iteration_id=state.iteration_id,
-            step=state.env_steps, values={"analyze_agreement": agree / len(progress)},
+            step=state.env_steps, values=agreement,
         )  # fmt: skip
+    ctx.events.metrics(agreement, step=state.env_steps)  # committed
     return {"dollars": state.dollars + answer.dollars}

@@ -133,11 +133,13 @@ def train(ctx: Context, state: LoopState) -> Update:
                 n = min(UPDATE_CHUNK, state.update_target - learner.updates)
                 last = learner.update(n)
                 bar.update(n)
+        values = {f"train_{k}": v for k, v in last.items()}
         with ctx.db.session() as s:
             metrics.record_metrics(
                 s, experiment_id=ctx.experiment_id, iteration_id=state.iteration_id,
-                step=learner.env_steps, values={f"train_{k}": v for k, v in last.items()},
+                step=learner.env_steps, values=values,
             )  # fmt: skip
+        ctx.events.metrics(values, step=learner.env_steps)  # committed: the same figures
     return save_learner(ctx, state)
 
 
@@ -145,7 +147,9 @@ def evaluate(ctx: Context, state: LoopState) -> Update:
     """Measure every skill in training (and the goal's skill); close the iteration."""
     learner = ctx.learners.get()
     with ctx.db.reader() as s:
-        targets = [k.id for k in training_skills(s, experiment_id=ctx.experiment_id)]
+        training = training_skills(s, experiment_id=ctx.experiment_id)
+        targets = [k.id for k in training]
+        words = {k.id: k.instruction for k in training}
         done = skills.evaluated_in(s, iteration_id=state.iteration_id or 0)
     ids = task_ids(ctx, targets)
     results = {}
@@ -210,6 +214,11 @@ def evaluate(ctx: Context, state: LoopState) -> Update:
         runs.heartbeat(
             s, experiment_id=ctx.experiment_id, env_steps=learner.env_steps,
             wall_seconds=ctx.wall_seconds(), dollars=state.dollars,
+        )  # fmt: skip
+    for sid, r in results.items():  # committed: the evaluations as stored
+        ctx.events.evaluation(
+            skill_id=sid, instruction=words[sid], success_rate=r.success_rate,
+            mean_return=r.mean_return, step=learner.env_steps,
         )  # fmt: skip
     log.debug("%s", summary)  # the daemon reports it (the CLI prints it)
     return {"iteration_id": None, "summary": summary, "env_steps": learner.env_steps}
