@@ -68,12 +68,8 @@ class Worker:
         import torch
 
         torch.set_num_threads(1)  # one CPU per actor: as many actors as cores
-        cfg = LearnerConfig.model_validate(config)
-        capacity = cfg.num_envs * cfg.episode_steps  # never filled: the copy only acts
-        cfg = cfg.model_copy(
-            update={"device": "cpu", "buffer_capacity": capacity, "buffer_chunk": capacity}
-        )
-        self.learner = Learner(cfg, pickle.loads(scene), arena_threads=1)
+        cfg = LearnerConfig.model_validate(config).model_copy(update={"device": "cpu"})
+        self.learner = Learner.acting_copy(cfg, pickle.loads(scene), arena_threads=1)
         self.policy_timeout = policy_timeout
         self.version: tuple[int, ...] | None = None
         here = ray.get_runtime_context()

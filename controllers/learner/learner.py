@@ -538,15 +538,22 @@ class Learner:
         if not path.exists():
             raise FileNotFoundError(f"no learner checkpoint at {path}")
         state = torch.load(path, map_location="cpu", weights_only=False)
-        cfg = _saved_config(state, device)
-        small = {"buffer_capacity": cfg.batch_size, "buffer_chunk": cfg.batch_size}
-        learner = cls(cfg.model_copy(update=small), pickle.loads(state["scene"]))
-        for spec in state["tasks"]["specs"]:
-            learner.add_task(spec)
-        learner.agent.load_state_dict(state["agent"])
-        learner.normalizer.load_state(state["normalizer"])
+        learner = cls.acting_copy(_saved_config(state, device), pickle.loads(state["scene"]))
+        learner.load_policy_state(
+            {"agent": state["agent"], "normalizer": state["normalizer"],
+             "tasks": state["tasks"]["specs"]}
+        )  # fmt: skip
         learner.env_steps, learner.updates = state["env_steps"], state["updates"]
         return learner
+
+    @classmethod
+    def acting_copy(
+        cls, config: LearnerConfig, scene: SceneConfig, *, arena_threads: int | None = None
+    ) -> Learner:
+        """A learner that only acts (``load_policy_state`` gives it a policy): its replay
+        holds one batch, never filled, instead of allocating the configured capacity."""
+        small = {"buffer_capacity": config.batch_size, "buffer_chunk": config.batch_size}
+        return cls(config.model_copy(update=small), scene, arena_threads=arena_threads)
 
     def close(self) -> None:
         if self._venv is not None:
