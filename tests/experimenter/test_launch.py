@@ -101,7 +101,13 @@ def test_ctrl_c_stops_every_daemon_at_a_safe_point(tmp_path: Path) -> None:
         time.sleep(0.5)
     time.sleep(5)
     os.kill(proc.pid, signal.SIGINT)
-    out, _ = proc.communicate(timeout=300)
+    try:
+        out, _ = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # and its daemons, which would otherwise run on
+        out, _ = proc.communicate()
+        subprocess.run(["pkill", "-9", "-f", str(home)], check=False)
+        raise AssertionError("launch did not stop:\n" + "".join(lines) + out) from None
     out = "".join(lines) + out
     assert proc.returncode == 0, out
     assert "SIGINT: stopping 3 experiments at their next safe point" in out, out
