@@ -106,6 +106,11 @@ def run_experiment(planned: Planned, board: Any, stream: bool) -> Ended:
     goes on waiting for it to stop at its safe point."""
     import ray
 
+    # ray.cancel interrupts a running task with _thread.interrupt_main(), which does nothing
+    # while SIGINT is ignored, as it is in some of Ray's worker processes: the cancel was
+    # lost and the daemon ran on. Python's own handler makes every cancel arrive.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     node = ray.util.get_node_ip_address()
     args = list(planned.args)
     if planned.join_cluster:
