@@ -69,6 +69,7 @@ from pydantic import ValidationError
 from controllers.layout import SceneConfig
 from controllers.learner import Learner, LearnerConfig
 from durable import atomic_write_bytes
+from experimenter.skill_run import FRESH_SEED
 from settings import LoopSettings
 from skills.stats import wilson_interval
 from tasks import TaskSpec, as_task
@@ -80,8 +81,6 @@ LEVELS = (0.8, 0.9)
 """Success levels whose first crossing is recorded (env steps and wall seconds)."""
 EVAL_SEED, EVAL_STRIDE = 10**6, 1_000
 """Curve evaluation k starts from seed ``EVAL_SEED + EVAL_STRIDE * k`` (the loop's seeds)."""
-FRESH_SEED = 10**8
-"""First seed of the final measure (``benchmarks/promotion.py``'s fresh starts)."""
 PLANNING = ("monitor", "analyze", "propose", "decompose")
 """Nodes that ask the planner or prepare its questions (plan only sets training weights, and
 loads the learner on first use, so it counts with learning; review waits for a person)."""

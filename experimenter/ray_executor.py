@@ -287,8 +287,7 @@ class RayExecutor:
                 seeds, task_ids = learner.draw_round(weights)
                 orders.append((j, RoundOrder(
                     seeds, task_ids, job.parts, job.noise,
-                    random_phase=job.parts is None
-                    and learner.env_steps < learner.cfg.random_steps,
+                    random_phase=learner.random_phase(chained=job.parts is not None),
                     rng_seed=int(learner.rng.integers(2**63 - 1)),
                 )))  # fmt: skip
         # Round k to worker k mod n: each worker's rounds come back in its order.

@@ -203,7 +203,7 @@ class Learner:
             seeds, task_ids = self.draw_round(weights)
             played = self.play_round(
                 seeds, task_ids, chain=chain, noise=noise, rng=self.rng,
-                random_phase=chain is None and self.env_steps < self.cfg.random_steps,
+                random_phase=self.random_phase(chained=chain is not None),
                 on_step=lambda t, o, a, nxt: self._store_step(t, o, a, nxt, source),
             )  # fmt: skip
             records += self._measure(played.next_obs.swapaxes(0, 1), task_ids)
@@ -224,6 +224,11 @@ class Learner:
         if not chained and weights.sum() <= 0:
             raise ValueError("no active tasks to collect for; call set_weights first")
         return weights
+
+    def random_phase(self, *, chained: bool) -> bool:
+        """Whether the policy's next round acts uniformly at random (the warm-up before
+        ``random_steps`` env steps; a chain always acts)."""
+        return not chained and self.env_steps < self.cfg.random_steps
 
     def draw_round(self, weights: np.ndarray) -> tuple[list[int], np.ndarray]:
         """A round's arena seeds and tasks, one per copy, from the learner's RNG."""
