@@ -153,15 +153,21 @@ class Learner:
             raise ValueError(
                 f"observations must have shape (N, {self.layout.dim}), got {tuple(obs_t.shape)}"
             )
-        self._sync_normalizer()
-        rows = torch.as_tensor(task_ids, device=self.device)
-        return (
-            self.agent.act(obs_t, self._tokens[rows], self._objects[rows], deterministic)
-            .cpu()
-            .numpy()
-        )
+        self.sync_normalizer()
+        tokens, objects = self.task_inputs(task_ids)
+        return self.agent.act(obs_t, tokens, objects, deterministic).cpu().numpy()
 
-    def _sync_normalizer(self) -> None:
+    def task_inputs(
+        self, task_ids: np.ndarray | Sequence[int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """What ``SAC.act`` takes to act under tasks ``task_ids (B,)``: their instructions'
+        feature ids ``(B, L)`` and the objects they name ``(B, H)``."""
+        rows = torch.as_tensor(task_ids, device=self.device)
+        return self._tokens[rows], self._objects[rows]
+
+    def sync_normalizer(self) -> None:
+        """Copy the running observation statistics into the agent, whose every pass
+        normalises with them (acting, updates, an exported policy)."""
         self.agent.set_normalizer(self.normalizer.mean, self.normalizer.std())
 
     def _env(self) -> BlocksVecEnv:
@@ -360,7 +366,7 @@ class Learner:
             raise ValueError(f"n must be >= 1, got {n}")
         if len(self.replay) == 0:
             raise ValueError("the replay buffer is empty; collect data before updating")
-        self._sync_normalizer()
+        self.sync_normalizer()
         bsz, k_max = self.cfg.batch_size, self.cfg.relabel_chunk
         sums: dict[str, torch.Tensor] = {}
         done = 0
