@@ -368,11 +368,11 @@ class SkillsEvaluate(_RunOptions):
 
 class SkillsExportPolicy(DatabaseOptions):
     """Write a learned skill's policy (its experiment's deterministic actor under the skill's
-    instruction, with the observation normaliser) to a self-contained TorchScript file that
+    instruction, with the observation normaliser) to a self-contained torch.export file that
     runs with torch alone; see README.md ("Exporting a learned policy")."""
 
     id: CliPositionalArg[int] = Field(description="Skill id of a learned skill.")
-    out: Path = Field(description="The TorchScript file to write (e.g. reach.pt).")
+    out: Path = Field(description="The torch.export file to write (e.g. reach.pt2).")
 
     def cli_cmd(self) -> None:
         import skills

@@ -1,4 +1,4 @@
-"""``experimenter skills export-policy``: a learned skill's policy as a TorchScript file."""
+"""``experimenter skills export-policy``: a learned skill's policy as a torch.export file."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def test_export_policy_writes_the_experiments_policy_and_refuses_the_rest(
         out, err = capsys.readouterr()
         return code, out, err
 
-    code, _, err = cli("export-policy", str(reach), "--out", str(tmp_path / "x.pt"))
+    code, _, err = cli("export-policy", str(reach), "--out", str(tmp_path / "x.pt2"))
     assert code == 2 and "has no learner checkpoint" in err and len(err.strip().splitlines()) == 1
 
     store = LearnerStore(learner_dir(home, exp), SMALL)
@@ -65,7 +65,7 @@ def test_export_policy_writes_the_experiments_policy_and_refuses_the_rest(
     want = learner.act(obs, np.full(len(obs), task), deterministic=True)
     store.close()
 
-    out_file = tmp_path / "policies" / "reach.pt"
+    out_file = tmp_path / "policies" / "reach.pt2"
     code, out, err = cli("export-policy", str(reach), "--out", str(out_file))
     assert code == 0, err
     assert f"exported the policy of skill {reach} ('reach the red block', experiment {exp}" in out
@@ -75,13 +75,13 @@ def test_export_policy_writes_the_experiments_policy_and_refuses_the_rest(
     assert meta["instruction"] == "reach the red block"
 
     cases = [
-        (["export-policy", "999", "--out", "x.pt"], "no skill with id 999"),
-        (["export-policy", str(lift.id), "--out", "x.pt"], "only learned skills have a policy"),
-        (["export-policy", str(untrained), "--out", "x.pt"], "was never trained by experiment"),
+        (["export-policy", "999", "--out", "x.pt2"], "no skill with id 999"),
+        (["export-policy", str(lift.id), "--out", "x.pt2"], "only learned skills have a policy"),
+        (["export-policy", str(untrained), "--out", "x.pt2"], "was never trained by experiment"),
     ]
     for args, message in cases:
         code, out, err = cli(*args)
         assert code == 2, (args, out, err)
         assert message in err and len(err.strip().splitlines()) == 1, (args, err)
         assert out == ""
-    assert not Path("x.pt").exists()
+    assert not Path("x.pt2").exists()
