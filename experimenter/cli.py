@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, CliApp, CliSubCommand, SettingsConfigDict
 
+from experimenter.commands_dataset import Dataset
 from experimenter.commands_db import Db
 from experimenter.commands_decisions import Decisions
 from experimenter.commands_launch import Launch
@@ -134,6 +135,7 @@ class Main(
     skills: CliSubCommand[Skills]
     db: CliSubCommand[Db]
     decisions: CliSubCommand[Decisions]
+    dataset: CliSubCommand[Dataset]
     serve: CliSubCommand[Serve]
     run: CliSubCommand[Run]
     launch: CliSubCommand[Launch]

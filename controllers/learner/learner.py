@@ -18,6 +18,7 @@ import io
 import os
 import pickle
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -203,14 +204,15 @@ class Learner:
         n, horizon = self.cfg.num_envs, self.cfg.episode_steps
         rounds = -(-steps // (n * horizon))
         weights = self.collect_weights(task_weights, chained=chain is not None)
-        source = Source.CHAIN if chain is not None else Source.POLICY
         records: list[EpisodeRecord] = []
         for _ in range(rounds):
             seeds, task_ids = self.draw_round(weights)
+            random_phase = self.random_phase(chained=chain is not None)
+            source = Source.of_round(chained=chain is not None, random_phase=random_phase)
             played = self.play_round(
                 seeds, task_ids, chain=chain, noise=noise, rng=self.rng,
-                random_phase=self.random_phase(chained=chain is not None),
-                on_step=lambda t, o, a, nxt: self._store_step(t, o, a, nxt, source),
+                random_phase=random_phase,
+                on_step=partial(self._store_step, source=source),
             )  # fmt: skip
             records += self._measure(played.next_obs.swapaxes(0, 1), task_ids)
             self.env_steps += n * horizon
