@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from controllers.arena import ACTION_DIM
+from controllers.arena import ACTION_DIM, ACTION_NAMES
 from controllers.env import ENV_ID
-from controllers.layout import ObjectConfig, ObsLayout, SceneConfig
+from controllers.layout import ObjectConfig, SceneConfig, observation_names
 from controllers.learner.files import atomic_write
 from controllers.learner.learner import Learner
 from controllers.learner.sac import network_inputs, policy_actions
@@ -42,26 +42,6 @@ from controllers.learner.sac import network_inputs, policy_actions
 METADATA_FILE = "metadata.json"
 FORMAT = 1
 """Version of the exported file's layout (``metadata["format"]``)."""
-
-_OBJECT_FIELDS = (
-    ("pos", ("x", "y", "z")),
-    ("quat", ("w", "x", "y", "z")),
-    ("vel", ("x", "y", "z")),
-    ("rel", ("x", "y", "z")),
-    ("touch", ("left", "right")),
-)
-
-
-def observation_names(layout: ObsLayout) -> list[str]:
-    """A name for every entry of the observation vector (``controllers.layout``'s table)."""
-    names = [f"gripper_pos_{a}" for a in "xyz"]
-    names += [f"gripper_vel_{a}" for a in "xyz"]
-    names.append("gripper_opening")
-    for obj in layout.object_names:
-        for part, axes in _OBJECT_FIELDS:
-            names += [f"{obj}_{part}_{a}" for a in axes]
-    assert len(names) == layout.dim
-    return names
 
 
 class ExportedPolicy(nn.Module):
@@ -140,6 +120,7 @@ def metadata(learner: Learner, task: int) -> dict[str, Any]:
         "observation_dim": learner.layout.dim,
         "observation_names": observation_names(learner.layout),
         "action_dim": ACTION_DIM,
+        "action_names": list(ACTION_NAMES),
         "env_steps": learner.env_steps,
         "updates": learner.updates,
         "deterministic": True,

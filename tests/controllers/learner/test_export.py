@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from controllers.env import ENV_ID
-from controllers.layout import SceneConfig
+from controllers.layout import SceneConfig, observation_names
 from controllers.learner import Learner, LearnerConfig
-from controllers.learner.export import export_policy, load_exported, observation_names, scene_of
+from controllers.learner.export import export_policy, load_exported, scene_of
 from controllers.learner.networks import Actor
 
 
