@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, CliApp, CliSubCommand, SettingsConfi
 from experimenter.commands_db import Db
 from experimenter.commands_decisions import Decisions
 from experimenter.commands_launch import Launch
+from experimenter.commands_planner import PlannerCommands
 from experimenter.commands_run import (
     Approve,
     Pause,
@@ -134,6 +135,7 @@ class Main(
     skills: CliSubCommand[Skills]
     db: CliSubCommand[Db]
     decisions: CliSubCommand[Decisions]
+    planner: CliSubCommand[PlannerCommands]
     serve: CliSubCommand[Serve]
     run: CliSubCommand[Run]
     launch: CliSubCommand[Launch]

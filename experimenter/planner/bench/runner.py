@@ -121,18 +121,19 @@ def run_bench(planner: Planner, labelled: LabelledSet) -> BenchReport:
     scene = labelled.scene_image
     total = sum(labelled.size().values())
     done = 0
+    log.info("asking %s %d questions: %s", backend.name, total, labelled.size())
     for a in labelled.analyze:
         answer, asked = _ask(planner, a.id, a.input, [labelled.image(a.curves), scene])
         verdict = answer.value.by_skill()[a.skill_id].verdict if asked.own else None
         report.analyze.append(AnalyzeResult(asked, a.label, verdict))
         done += 1
-        log.info("%d/%d analyze %s: %s (label %s)", done, total, a.id, verdict, a.label)
+        log.debug("%d/%d analyze %s: %s (label %s)", done, total, a.id, verdict, a.label)
     for p in labelled.propose:
         answer, asked = _ask(planner, p.id, p.input, [scene])
         score = score_proposals(p, answer.value if asked.own else None)
         report.propose.append(ProposeResult(asked, score))
         done += 1
-        log.info("%d/%d propose %s: %s", done, total, p.id, score)
+        log.debug("%d/%d propose %s: %s", done, total, p.id, score)
     with Library(labelled.decompose) as library:
         for d in labelled.decompose:
             answer, asked = _ask(planner, d.id, d.input, [])
@@ -141,7 +142,7 @@ def run_bench(planner: Planner, labelled: LabelledSet) -> BenchReport:
             match = decomposition_match(d, own)
             report.decompose.append(DecomposeResult(asked, match, found.top1, found.top3))
             done += 1
-            log.info("%d/%d decompose %s: match %.2f", done, total, d.id, match)
+            log.debug("%d/%d decompose %s: match %.2f", done, total, d.id, match)
     return report
 
 
