@@ -19,7 +19,8 @@ class PlannerBench(BaseModel):
     """Score a planner backend on the labelled set built from real runs: its verdicts against
     what training later showed, its proposals' validity, novelty and steps towards the goal,
     its decompositions against known subtasks and what the library retrieves for them; and
-    tokens and dollars per question. Every question is asked (no response cache)."""
+    tokens and dollars per question. Every question goes to the backend: the response
+    cache on disk is not used."""
 
     planner: str | None = planner_option()
     set_: Path | None = Field(
@@ -117,7 +118,7 @@ def _summary(f: dict[str, Any], folder: str, size: dict[str, int]) -> str:
         ])  # fmt: skip
     headers = ["question", "own answers", "tokens in", "tokens out", "$ / question", "$ total",
                "s / question"]  # fmt: skip
-    return "\n".join(lines) + table(headers, rows, stretch=None)
+    return "\n".join(lines) + table(headers, rows)
 
 
 def _num(value: float | None) -> str:

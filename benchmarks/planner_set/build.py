@@ -35,7 +35,8 @@ skills' curves) is skipped.
 the decision's time: the experiment's skills with their status then (from the status
 history) and newest success rate, the shared primitives when the run had them, the
 rejected proposals, the goal, and the count the decision asked for. One situation per
-distinct library, ``PROPOSE_PER_RUN`` per run spread over its time. ``known`` (what a
+distinct library, ``PROPOSE_PER_RUN`` per run spread over its time, a question already kept
+(the same prompt from another run) skipped. ``known`` (what a
 proposal must not repeat) is every skill the experiment had then.
 
 **decompose**: tasks the runs trained (one per spec, ``DECOMPOSE_KINDS`` of each kind, in the
@@ -80,6 +81,7 @@ from experimenter.planner.bench import (
     write_set,
 )
 from experimenter.planner.plots import curves_image
+from experimenter.planner.questions import question
 from skills.stats import wilson_lower
 from tasks import TaskSpec, canonical_instruction
 
@@ -458,16 +460,13 @@ def situations(records: RunRecords) -> list[ProposeItem]:
 
 def pick_situations(all_runs: Sequence[RunRecords]) -> list[ProposeItem]:
     chosen: list[ProposeItem] = []
-    seen: set[str] = set()
+    seen: set[str] = set()  # the questions kept: the same prompt twice adds nothing
     for records in all_runs:
-        found = situations(records)
+        found = [i for i in situations(records) if question(i.input).prompt not in seen]
         n, m = len(found), min(PROPOSE_PER_RUN, len(found))
-        idx = sorted({round(k * (n - 1) / max(1, m - 1)) for k in range(m)})
-        for item in (found[i] for i in idx):
-            key = item.input.model_dump_json(exclude={"library": {"__all__": {"skill_id"}}})
-            if key not in seen:
-                seen.add(key)
-                chosen.append(item)
+        for i in sorted({round(k * (n - 1) / max(1, m - 1)) for k in range(m)}):
+            seen.add(question(found[i].input).prompt)
+            chosen.append(found[i])
     return chosen
 
 
