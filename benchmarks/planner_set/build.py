@@ -20,9 +20,10 @@ for the goal's skill):
 
 - *learned*: an evaluation from *i* to *i* + ``LEARNED_WITHIN`` confirms the bar, and the
   success rates from *i* to it average at least the bar less ``LEVEL_TOLERANCE``;
-- *improving*: otherwise, an evaluation among the next ``WINDOW`` confirms the bar, or the
-  mean of the last ``RECENT`` of them is at least ``MIN_GAIN`` above the mean of the
-  ``RECENT`` evaluations up to *i*;
+- *improving*: otherwise, a later evaluation of the segment confirms the bar (however late:
+  more of the same training did help), or ``WINDOW`` evaluations follow and the mean of the
+  last ``RECENT`` of them is at least ``MIN_GAIN`` above the mean of the ``RECENT``
+  evaluations up to *i*;
 - *stalled*: ``WINDOW`` evaluations follow and neither holds;
 - no label (the cut is not used): fewer follow and none confirms.
 
@@ -278,13 +279,15 @@ def label(
             if level >= bar - LEVEL_TOLERANCE:
                 return "learned", f"{confirm}; {level:.0%} on average until then"
             break
-    window = after[:WINDOW]
-    confirmed = next((e for e in window if e.confirms(bar)), None)
+    # Reaching the bar later in the same stretch of training, however late, means more of
+    # the same training did help: never stalled.
+    confirmed = next((e for e in after if e.confirms(bar)), None)
     if confirmed is not None:
         return "improving", (
             f"{confirmed.successes}/{confirmed.episodes} at {confirmed.env_steps} confirms "
             f"{bar:.0%}, {confirmed.env_steps - evals[i].env_steps} env steps later"
         )
+    window = after[:WINDOW]
     if len(window) < WINDOW:
         return None
     before = [e.rate for e in evals[max(0, i - RECENT + 1) : i + 1]]
