@@ -29,8 +29,8 @@ class PlannerBench(BaseModel):
         "benchmarks/planner_set).",
     )  # fmt: skip
     record: Path | None = Field(
-        None, description="Also write the valid answers to this decisions file, to score them "
-        "again for free: --planner replay with EXPERIMENTER_PLANNER_REPLAY_FILE=FILE.",
+        None, description="Also write the backend's answers to this decisions file, to score "
+        "them again for free: --planner replay with EXPERIMENTER_PLANNER_REPLAY_FILE=FILE.",
     )  # fmt: skip
     json_: bool = Field(
         False, alias="json", description="Print JSON (the figures and every question's scores)."
@@ -72,8 +72,10 @@ class PlannerBench(BaseModel):
                     backend=d.backend,
                     model=d.model,
                 )
+                # Invalid answers too, so that a replay repairs and falls back where this
+                # run did; the offline rules' answers in the backend's place are left out.
                 for d in recorder.decisions
-                if d.valid and d.response is not None
+                if d.response is not None and d.backend == report.backend
             ]
             write_decisions_file(self.record, answers)
         figures = report.figures()

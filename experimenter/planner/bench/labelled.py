@@ -63,8 +63,9 @@ class ProposeItem(_Item):
 class DecomposeItem(_Item):
     """A task of a run, with the subtasks known to achieve it."""
 
-    input: DecomposeInput = Field(description="The question; its library is also what the "
-                                  "subtasks are retrieved from.")  # fmt: skip
+    input: DecomposeInput = Field(
+        description="The question; its library is also what the subtasks are retrieved from."
+    )
     reference: list[dict[str, Any]] = Field(
         min_length=1, description="Subtask specs, in order, that achieve the task."
     )

@@ -1,8 +1,8 @@
 """Asking a planner every question of the labelled set, and the figures of its answers.
 
-Each item's question goes through ``Planner.analyze`` / ``propose`` / ``decompose``, the
-calls the loop makes, with the loop's pictures (the curve and the scene for *analyze*, the
-scene for *propose*): cache aside, the same budgets, retries, repair and fallback. The whole
+Each item's question goes through ``Planner.ask`` (what ``analyze`` / ``propose`` /
+``decompose`` call in the loop) with the loop's pictures (the curve and the scene for
+*analyze*, the scene for *propose*): the same budgets, retries, repair and fallback. The whole
 set is one iteration of the loop: a backend that gives up (retries or time spent, a refused
 key) stays down, and the offline rules answer the rest, each such answer counted as not the
 backend's own.
@@ -124,7 +124,8 @@ def run_bench(planner: Planner, labelled: LabelledSet) -> BenchReport:
     log.info("asking %s %d questions: %s", backend.name, total, labelled.size())
     for a in labelled.analyze:
         answer, asked = _ask(planner, a.id, a.input, [labelled.image(a.curves), scene])
-        verdict = answer.value.by_skill()[a.skill_id].verdict if asked.own else None
+        judged = answer.value.by_skill().get(a.skill_id) if asked.own else None
+        verdict = judged.verdict if judged is not None else None
         report.analyze.append(AnalyzeResult(asked, a.label, verdict))
         done += 1
         log.debug("%d/%d analyze %s: %s (label %s)", done, total, a.id, verdict, a.label)
@@ -158,7 +159,10 @@ def _ask(
         dollars=answer.dollars, seconds=seconds,
     )  # fmt: skip
     if answer.fallback is not None:
-        log.warning("%s: not answered by %s: %s", item, planner.backend.name, answer.fallback)
+        # Once the backend is down every later question says so: the first one is enough.
+        again = answer.fallback.startswith(f"{planner.backend.name} is down: ")
+        level = logging.DEBUG if again else logging.WARNING
+        log.log(level, "%s: not answered by %s: %s", item, planner.backend.name, answer.fallback)
     return answer, asked
 
 

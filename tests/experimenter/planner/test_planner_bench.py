@@ -160,14 +160,15 @@ def model(seen: Seen, broken: list[int]) -> Reply:
 
 
 def test_gemini_through_the_fake_server_counts_a_misbehaving_answer_as_wrong(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     broken: list[int] = []
+    record = tmp_path / "gemini.jsonl"
     with serve(lambda seen: model(seen, broken)) as fake:
         monkeypatch.setenv("GEMINI_API_KEY", "test-key")
         monkeypatch.setenv("EXPERIMENTER_PLANNER_GEMINI_BASE_URL", fake.url)
         monkeypatch.setenv("EXPERIMENTER_PLANNER_GEMINI_API_VERSION", "v1beta")
-        out = bench(capsys, "--planner", "gemini")
+        out = bench(capsys, "--planner", "gemini", "--record", str(record))
     labelled = load_set()
     assert len(fake.requests) == 68 + 1  # every question once, and one repair
     a, p, d = out["analyze"], out["propose"], out["decompose"]
@@ -186,6 +187,11 @@ def test_gemini_through_the_fake_server_counts_a_misbehaving_answer_as_wrong(
     assert cost["analyze"]["dollars_total"] == pytest.approx(37 * COST)
     # The pictures went with each question as the loop sends them: curve and scene, scene.
     assert sum("inlineData" in json.dumps(r.body) for r in fake.requests) == 37 + 20
+    # Its answers, the broken one and its repair included, score the same again for free.
+    monkeypatch.setenv("EXPERIMENTER_PLANNER_REPLAY_FILE", str(record))
+    again = bench(capsys, "--planner", "replay")
+    for kind in ("analyze", "propose", "decompose"):
+        assert again[kind] == out[kind], kind
 
 
 @pytest.mark.parametrize(
