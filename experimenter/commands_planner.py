@@ -109,8 +109,13 @@ def _summary(f: dict[str, Any], folder: str, size: dict[str, int]) -> str:
         f"decompose: subtasks match the known ones {_pct(d['match'])} (F1, in order); the "
         f"library retrieves them top-1 {_pct(d['retrieval_top1'])}, top-3 "
         f"{_pct(d['retrieval_top3'])}",
-        "",
     ]
+    if f["replaced"]:
+        lines.append(
+            f"{f['replaced']} answers were the offline rules' in the backend's place (counted "
+            f"wrong); the first because: {f['first_replaced_because']}"
+        )
+    lines.append("")
     rows = []
     for kind in ("analyze", "propose", "decompose"):
         c, answered = f["cost"][kind], f[kind]["answered"]

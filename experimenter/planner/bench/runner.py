@@ -84,9 +84,14 @@ class BenchReport:
 
     def figures(self) -> dict[str, Any]:
         """The scores of each question, and tokens and dollars per question."""
+        asked = [r.asked for r in [*self.analyze, *self.propose, *self.decompose]]
+        replaced = [a for a in asked if not a.own]
         return {
             "backend": self.backend,
             "model": self.model,
+            # Answers the offline rules gave in the backend's place, and why the first was.
+            "replaced": len(replaced),
+            "first_replaced_because": replaced[0].fallback if replaced else None,
             "analyze": _analyze_figures(self.analyze),
             "propose": _propose_figures(self.propose),
             "decompose": _decompose_figures(self.decompose),

@@ -67,6 +67,7 @@ def test_the_offline_rules_score_the_figures_the_readme_states(
 ) -> None:
     out = bench(capsys, "--planner", "offline")
     assert out["backend"] == "offline" and len(out["questions"]) == 68
+    assert out["replaced"] == 0
     a, p, d = out["analyze"], out["propose"], out["decompose"]
     assert a["answered"] == 36 and p["answered"] == 20 and d["answered"] == 12
     assert a["accuracy"] == pytest.approx(OFFLINE["analyze"]["accuracy"])
@@ -175,6 +176,7 @@ def test_gemini_through_the_fake_server_counts_a_misbehaving_answer_as_wrong(
     first = out["questions"][0]
     assert first["item"] == labelled.analyze[0].id and not first["own"] and not first["correct"]
     assert "invalid answer after the repair" in first["fallback"]
+    assert out["replaced"] == 1 and out["first_replaced_because"] == first["fallback"]
     assert a["answered"] == 35 and a["confusion"]["learned"]["not answered"] == 1
     assert a["accuracy"] == pytest.approx(12 / 36)  # the improving ones, all of them
     assert p["answered"] == 20 and p["valid"] == pytest.approx(0.5)  # "fly" is no task
