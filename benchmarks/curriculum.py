@@ -69,6 +69,7 @@ from pydantic import ValidationError
 from controllers.layout import SceneConfig
 from controllers.learner import Learner, LearnerConfig
 from durable import atomic_write_bytes
+from experimenter.skill_run import FRESH_SEED
 from settings import LoopSettings
 from skills.stats import wilson_interval
 from tasks import TaskSpec, as_task
@@ -80,8 +81,6 @@ LEVELS = (0.8, 0.9)
 """Success levels whose first crossing is recorded (env steps and wall seconds)."""
 EVAL_SEED, EVAL_STRIDE = 10**6, 1_000
 """Curve evaluation k starts from seed ``EVAL_SEED + EVAL_STRIDE * k`` (the loop's seeds)."""
-FRESH_SEED = 10**8
-"""First seed of the final measure (``benchmarks/promotion.py``'s fresh starts)."""
 PLANNING = ("monitor", "analyze", "propose", "decompose")
 """Nodes that ask the planner or prepare its questions (plan only sets training weights, and
 loads the learner on first use, so it counts with learning; review waits for a person)."""
@@ -198,20 +197,36 @@ def run_policy_arm(
     from controllers.chain import Chain
     from controllers.primitives import stack_chain
 
-    learner = Learner(cfg)
-    goal = learner.add_task(run.goal)
-    ids = [learner.add_task(t) for t in tasks]
-    learner.set_weights(dict.fromkeys([goal, *ids], 1.0))
     loop = LoopSettings()
     rng = random.Random(cfg.seed)
+    resume = a.out / f"{run.arm}-seed{run.seed}-resume"
+    spent, k, next_eval = 0.0, 0, a.eval_every
+    if a.checkpoint_every and (resume / "state.json").exists():
+        state = json.loads((resume / "state.json").read_text())
+        if state["run"]["learner"] != run.learner or state["run"]["goal"] != run.goal:
+            raise SystemExit(
+                f"{resume} holds a run with another learner or goal; delete it to start afresh"
+            )
+        learner = Learner.load(resume / "learner")
+        goal = 0  # the goal was the first task added
+        run = Run.from_dict({**state["run"], "budget": run.budget})
+        spent, k, next_eval = state["seconds"], state["k"], state["next_eval"]
+        rng.setstate((state["rng"][0], tuple(state["rng"][1]), state["rng"][2]))
+        print(f"  resumed {run.arm} seed {run.seed} at {learner.env_steps} env steps",
+              file=sys.stderr, flush=True)  # fmt: skip
+    else:
+        learner = Learner(cfg)
+        goal = learner.add_task(run.goal)
+        ids = [learner.add_task(t) for t in tasks]
+        learner.set_weights(dict.fromkeys([goal, *ids], 1.0))
+    next_save = learner.env_steps + a.checkpoint_every
 
     def chain() -> Chain:
         return Chain(
             [p for top, bottom in chain_pairs for p in stack_chain(learner.layout, top, bottom)]
         )
 
-    t0 = time.perf_counter()
-    next_eval, k = a.eval_every, 0
+    t0 = time.perf_counter() - spent
     while learner.env_steps < a.env_steps:
         chunk = cfg.num_envs * cfg.episode_steps
         if chain_pairs and rng.random() < loop.chain_fraction:
@@ -230,10 +245,25 @@ def run_policy_arm(
             if a.stop_at_target and r.success_rate >= a.target:
                 run.note = f"stopped at the target ({a.target:.0%})"
                 break
+        if a.checkpoint_every and learner.env_steps >= next_save:
+            next_save += a.checkpoint_every
+            save_resume(resume, learner, run, time.perf_counter() - t0, k, next_eval, rng)
     run.close(time.perf_counter() - t0, learner.env_steps)
     run.final = final_measure(learner, goal, a.final_episodes)
     learner.close()
     return run
+
+
+def save_resume(
+    folder: Path, learner: Learner, run: Run, seconds: float, k: int, next_eval: int,
+    rng: random.Random,
+) -> None:  # fmt: skip
+    """A policy arm's checkpoint: the learner, then ``state.json`` (the curve so far, the
+    counters, the chain coin's state), written last so it names a learner already saved."""
+    learner.save(folder / "learner")
+    state = {"run": asdict(run), "seconds": seconds, "k": k, "next_eval": next_eval,
+             "rng": rng.getstate()}  # fmt: skip
+    atomic_write_bytes(folder / "state.json", json.dumps(state).encode("utf-8"))
 
 
 def run_experimenter_arm(run: Run, cfg: LearnerConfig, a: argparse.Namespace, home: Path) -> Run:
@@ -473,6 +503,12 @@ def main() -> None:
         "--stop-at-target", action="store_true",
         help="End a policy arm at its first evaluation at --target (default: full budget).",
     )  # fmt: skip
+    p.add_argument(
+        "--checkpoint-every", type=int, default=50_000, metavar="ENV_STEPS",
+        help="A policy arm saves its learner and curve to OUT/<arm>-seed<S>-resume this often "
+        "and resumes from there when run again (0: never; the experimenter arm always starts "
+        "afresh).",
+    )  # fmt: skip
     p.add_argument("--seed-skills", choices=["primitives", "none"], default="primitives")
     # The learner, the same for every arm (defaults: LearnerConfig's, pure RL; chains are
     # collected by the experimenter and scripted arms only).
@@ -502,6 +538,8 @@ def main() -> None:
             for arm in a.arms:
                 print(f"--- {arm} seed {seed} ---", file=sys.stderr, flush=True)
                 path = save(run_arm(arm, seed, a), a.out)
+                # The record is whole: a policy arm's checkpoint has served its purpose.
+                shutil.rmtree(a.out / f"{arm}-seed{seed}-resume", ignore_errors=True)
                 print(f"wrote {path}", file=sys.stderr, flush=True)
     runs = load(a.out)
     if not runs:

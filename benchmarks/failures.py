@@ -32,13 +32,11 @@ from controllers.compile import compile_task
 from controllers.env import BlocksVecEnv
 from experimenter.learner_store import LearnerStore
 from experimenter.planner.curriculum import decompose
+from experimenter.skill_run import FRESH_SEED
 from settings import LoopSettings
 from storage import open_database, runs
 from tasks import as_task, canonical_instruction
 from tasks.geometry import ON_XY_FRACTION, ON_Z_TOL
-
-FRESH_SEED = 10**8
-"""First seed of the episodes (evaluations in the loop use 10^6 + 1,000 an iteration)."""
 
 
 def main() -> None:

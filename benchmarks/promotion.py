@@ -27,12 +27,10 @@ import torch
 
 import skills
 from experimenter.learner_store import LearnerStore
+from experimenter.skill_run import FRESH_SEED
 from settings import LoopSettings
 from skills.stats import wilson_interval
 from storage import open_database, runs
-
-FRESH_SEED = 10**8
-"""First seed of the re-measurement (evaluations in the loop use 10^6 + 1,000 a iteration)."""
 
 
 def main() -> None:

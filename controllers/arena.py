@@ -31,7 +31,9 @@ from controllers.scene import FINGER_TRAVEL, HAND_HOME, MAX_OPENING, TIMESTEP, s
 MAX_SPEED = 0.4
 """Pinch point speed (m/s) at a full velocity action."""
 
-ACTION_DIM = 4
+ACTION_NAMES = ("vel_x", "vel_y", "vel_z", "gripper")
+"""The action's entries, as the table above lists them (files for other programs name them)."""
+ACTION_DIM = len(ACTION_NAMES)
 
 
 @dataclass(frozen=True)

@@ -218,3 +218,28 @@ class ObsLayout:
         or 1) and it is between them."""
         touching = (self.contact_left(obs, name) > 0.5) & (self.contact_right(obs, name) > 0.5)
         return touching & self.between_pads(obs, name)
+
+
+# The per-object fields of the table above, in vector order, with the names of their axes.
+_OBJECT_FIELDS = (
+    ("pos", ("x", "y", "z")),
+    ("quat", ("w", "x", "y", "z")),
+    ("vel", ("x", "y", "z")),
+    ("rel", ("x", "y", "z")),
+    ("touch", ("left", "right")),
+)
+
+
+def observation_names(layout: ObsLayout) -> list[str]:
+    """A name for every entry of the observation vector, in order (the module's table):
+    ``gripper_pos_x`` ... ``gripper_opening``, then ``red_pos_x`` ... ``red_touch_right``
+    per object. What files written for other programs (an exported dataset or policy) name
+    the entries by."""
+    names = [f"gripper_pos_{a}" for a in "xyz"]
+    names += [f"gripper_vel_{a}" for a in "xyz"]
+    names.append("gripper_opening")
+    for obj in layout.object_names:
+        for part, axes in _OBJECT_FIELDS:
+            names += [f"{obj}_{part}_{a}" for a in axes]
+    assert len(names) == layout.dim, f"{len(names)} names for {layout.dim} entries"
+    return names

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, CliApp, CliSubCommand, SettingsConfigDict
 
+from experimenter.commands_dataset import Dataset
 from experimenter.commands_db import Db
 from experimenter.commands_decisions import Decisions
 from experimenter.commands_launch import Launch
@@ -136,6 +137,7 @@ class Main(
     db: CliSubCommand[Db]
     decisions: CliSubCommand[Decisions]
     planner: CliSubCommand[PlannerCommands]
+    dataset: CliSubCommand[Dataset]
     serve: CliSubCommand[Serve]
     run: CliSubCommand[Run]
     launch: CliSubCommand[Launch]

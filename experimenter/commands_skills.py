@@ -366,8 +366,50 @@ class SkillsEvaluate(_RunOptions):
         self.execute(episodes=self.episodes, evaluate=True)
 
 
+class SkillsExportPolicy(DatabaseOptions):
+    """Write a learned skill's policy (its experiment's deterministic actor under the skill's
+    instruction, with the observation normaliser) to a self-contained torch.export file that
+    runs with torch alone; see README.md ("Exporting a learned policy")."""
+
+    id: CliPositionalArg[int] = Field(description="Skill id of a learned skill.")
+    out: Path = Field(description="The torch.export file to write (e.g. reach.pt2).")
+
+    def cli_cmd(self) -> None:
+        import skills
+        from experimenter.skill_run import SkillRunRefused, prepare
+        from storage.enums import SkillKind
+
+        home = self.data().home
+        db = self.open()
+        try:
+            with db.reader() as s:
+                skill = skills.get_skill(s, skill_id=self.id)
+            if skill.kind != SkillKind.LEARNED:
+                raise SkillRunRefused(
+                    f"skill {self.id} is a {skill.kind} skill: only learned skills have a "
+                    "policy to export"
+                )
+            ex = prepare(db, home=home, skill_id=self.id, device="cpu")
+        finally:
+            db.dispose()
+        try:
+            from controllers.learner.export import export_policy
+
+            assert ex.learner is not None and ex.task_id is not None  # a learned skill's
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            extra = {"skill_id": skill.id, "experiment_id": skill.experiment_id}
+            export_policy(ex.learner, ex.task_id, self.out, extra=extra)
+        finally:
+            ex.close()
+        print(
+            f"exported the policy of skill {skill.id} ({skill.instruction!r}, experiment "
+            f"{skill.experiment_id}, {ex.env_steps} env steps) to {self.out}"
+        )
+
+
 class Skills(BaseModel):
-    """The skill library: list, show, search, export, import, run, evaluate."""
+    """The skill library: list, show, search, export, import, run, evaluate, export a
+    policy."""
 
     list_: CliSubCommand[SkillsList] = Field(alias="list")
     show: CliSubCommand[SkillsShow]
@@ -376,6 +418,7 @@ class Skills(BaseModel):
     import_: CliSubCommand[SkillsImport] = Field(alias="import")
     run: CliSubCommand[SkillsRun]
     evaluate: CliSubCommand[SkillsEvaluate]
+    export_policy: CliSubCommand[SkillsExportPolicy] = Field(alias="export-policy")
 
     def cli_cmd(self) -> None:
         CliApp.run_subcommand(self)

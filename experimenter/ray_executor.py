@@ -303,11 +303,11 @@ class RayExecutor:
                 played[k] = (name, r)
         start = time.perf_counter()
         out: list[list[EpisodeSummary]] = [[] for _ in jobs]
-        for k, (j, _) in enumerate(orders):  # stored in the order the rounds were drawn
+        for k, (j, order) in enumerate(orders):  # stored in the order the rounds were drawn
             name, r = played[k]
             job = jobs[j]
             self.traffic.episodes_back += r.nbytes
-            source = Source.CHAIN if job.parts is not None else Source.POLICY
+            source = Source.of_round(chained=job.parts is not None, random_phase=order.random_phase)
             for e in learner.store_round(r, source):
                 out[j].append(
                     EpisodeSummary(job.skill_id, job.label, e.steps, e.total_return, e.success,

@@ -100,6 +100,38 @@ def collected_successes(
     return int(row[1]), int(row[0])
 
 
+class CollectedEpisode(NamedTuple):
+    """One collected episode's row, as an export places it in the learner's replay."""
+
+    id: int
+    env_step: int | None
+    """The learner's env steps when its round began; None for rows written before."""
+    skill_id: int | None
+    label: str
+    """How it was collected (``collect:<label>``): policy, chain or demo; empty for rows
+    written before labels."""
+    steps: int
+    total_return: float
+    success: bool
+
+
+def collected_episodes(session: Session, *, experiment_id: int) -> list[CollectedEpisode]:
+    """The experiment's collected episodes in the order their transitions were stored: by
+    round (``env_step``), then by id, which is arena copy order within a round."""
+    rows = session.execute(
+        select(
+            Episode.id, Episode.env_step, Episode.skill_id, Episode.purpose, Episode.steps,
+            Episode.total_return, Episode.success,
+        )
+        .where(Episode.experiment_id == experiment_id, Episode.purpose.like("collect%"))
+        .order_by(Episode.env_step, Episode.id)
+    ).all()  # fmt: skip
+    return [
+        CollectedEpisode(i, e, s, p.partition(":")[2], n, float(r), bool(ok))
+        for i, e, s, p, n, r, ok in rows
+    ]
+
+
 class WorkerShare(NamedTuple):
     """What one worker collected; ``worker`` is ``inprocess`` (the default executor) or a
     Ray worker's ``node/actor`` ids (``experimenter.executor``)."""

@@ -18,6 +18,7 @@ import io
 import os
 import pickle
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -153,15 +154,21 @@ class Learner:
             raise ValueError(
                 f"observations must have shape (N, {self.layout.dim}), got {tuple(obs_t.shape)}"
             )
-        self._sync_normalizer()
-        rows = torch.as_tensor(task_ids, device=self.device)
-        return (
-            self.agent.act(obs_t, self._tokens[rows], self._objects[rows], deterministic)
-            .cpu()
-            .numpy()
-        )
+        self.sync_normalizer()
+        tokens, objects = self.task_inputs(task_ids)
+        return self.agent.act(obs_t, tokens, objects, deterministic).cpu().numpy()
 
-    def _sync_normalizer(self) -> None:
+    def task_inputs(
+        self, task_ids: np.ndarray | Sequence[int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """What ``SAC.act`` takes to act under tasks ``task_ids (B,)``: their instructions'
+        feature ids ``(B, L)`` and the objects they name ``(B, H)``."""
+        rows = torch.as_tensor(task_ids, device=self.device)
+        return self._tokens[rows], self._objects[rows]
+
+    def sync_normalizer(self) -> None:
+        """Copy the running observation statistics into the agent, whose every pass
+        normalises with them (acting, updates, an exported policy)."""
         self.agent.set_normalizer(self.normalizer.mean, self.normalizer.std())
 
     def _env(self) -> BlocksVecEnv:
@@ -197,14 +204,15 @@ class Learner:
         n, horizon = self.cfg.num_envs, self.cfg.episode_steps
         rounds = -(-steps // (n * horizon))
         weights = self.collect_weights(task_weights, chained=chain is not None)
-        source = Source.CHAIN if chain is not None else Source.POLICY
         records: list[EpisodeRecord] = []
         for _ in range(rounds):
             seeds, task_ids = self.draw_round(weights)
+            random_phase = self.random_phase(chained=chain is not None)
+            source = Source.of_round(chained=chain is not None, random_phase=random_phase)
             played = self.play_round(
                 seeds, task_ids, chain=chain, noise=noise, rng=self.rng,
-                random_phase=self.random_phase(chained=chain is not None),
-                on_step=lambda t, o, a, nxt: self._store_step(t, o, a, nxt, source),
+                random_phase=random_phase,
+                on_step=partial(self._store_step, source=source),
             )  # fmt: skip
             records += self._measure(played.next_obs.swapaxes(0, 1), task_ids)
             self.env_steps += n * horizon
@@ -360,7 +368,7 @@ class Learner:
             raise ValueError(f"n must be >= 1, got {n}")
         if len(self.replay) == 0:
             raise ValueError("the replay buffer is empty; collect data before updating")
-        self._sync_normalizer()
+        self.sync_normalizer()
         bsz, k_max = self.cfg.batch_size, self.cfg.relabel_chunk
         sums: dict[str, torch.Tensor] = {}
         done = 0

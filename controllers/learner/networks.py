@@ -254,10 +254,14 @@ class Actor(nn.Module):
         task: torch.Tensor,
         terms: TaskTerms,
         deterministic: bool,
-        gen: torch.Generator,
+        gen: torch.Generator | None,
     ) -> torch.Tensor:
+        """Actions: ``tanh`` of the mean when ``deterministic``, else sampled with noise
+        drawn from ``gen`` (the learner's own, for reproducible collection)."""
         mean, log_std = self.distribution(obs, task, terms)
         if deterministic:
             return torch.tanh(mean)
+        if gen is None:
+            raise ValueError("sampled actions need a generator for their noise; got None")
         noise = torch.randn(mean.shape, generator=gen, device=mean.device, dtype=mean.dtype)
         return torch.tanh(mean + log_std.exp() * noise)

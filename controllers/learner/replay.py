@@ -29,8 +29,16 @@ class Source(IntEnum):
 
     POLICY = 0
     CHAIN = 1  # a scripted or composite skill chain (demonstration-like data)
-    RANDOM = 2
+    RANDOM = 2  # the policy's uniformly random warm-up (``LearnerConfig.random_steps``)
     OTHER = 3
+
+    @classmethod
+    def of_round(cls, *, chained: bool, random_phase: bool) -> Source:
+        """Who collected a round: a chain, the random warm-up, or the policy (stored with its
+        transitions, so that an exported dataset tells the warm-up from the policy)."""
+        if chained:
+            return cls.CHAIN
+        return cls.RANDOM if random_phase else cls.POLICY
 
 
 class ReplayBuffer:

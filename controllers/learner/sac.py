@@ -48,10 +48,12 @@ class SAC(nn.Module):
         self.gen = torch.Generator(device=device)
         self.gen.manual_seed(cfg.seed)
         film = cfg.conditioning == "film"
+        # The networks see the object-centric view of observations (``network_inputs``).
+        self.object_view = cfg.conditioning == "objects"
         self.encoder = InstructionEncoder(cfg.text_buckets, cfg.text_dim, cfg.max_tokens)
         table = self.encoder.bag.weight
         in_dim = obs_dim
-        if cfg.conditioning == "objects":
+        if self.object_view:
             in_dim = GRIPPER_DIM + (cfg.object_heads + 1) * OBJECT_DIM
         self.actor = Actor(in_dim, act_dim, cfg.text_dim, cfg.hidden, film)
         self.critic = Critic(
@@ -114,19 +116,13 @@ class SAC(nn.Module):
             self.obs_std.copy_(torch.as_tensor(std, dtype=torch.float32))
 
     def normalize(self, obs: torch.Tensor) -> torch.Tensor:
-        clip = self.cfg.obs_clip
-        return ((obs - self.obs_mean) / self.obs_std).clamp(-clip, clip)
+        return normalize(obs, self.obs_mean, self.obs_std, self.cfg.obs_clip)
 
     def inputs(self, obs: torch.Tensor, objects: torch.Tensor) -> torch.Tensor:
-        """Raw observations ``(B, D)`` -> the networks' inputs: normalised, and with
-        ``objects`` conditioning the object-centric view: the gripper, the slots of the
-        objects ``objects (B, H)`` names in order (scene indices, -1 for none; see
-        ``tasks.object_indices``), the mean of the others."""
-        obs = self.normalize(obs)
-        if self.cfg.conditioning != "objects":
-            return obs
-        slots = obs[:, GRIPPER_DIM:].reshape(obs.shape[0], -1, OBJECT_DIM)
-        return torch.cat([obs[:, :GRIPPER_DIM], select_objects(slots, objects)], dim=-1)
+        """Raw observations ``(B, D)`` -> the networks' inputs (``network_inputs``)."""
+        return network_inputs(
+            obs, objects, self.obs_mean, self.obs_std, self.cfg.obs_clip, self.object_view
+        )
 
     def prepare(self, b: Batch, objects: torch.Tensor) -> Batch:
         """A sampled batch with its raw observations replaced by network inputs (``objects``
@@ -142,11 +138,14 @@ class SAC(nn.Module):
         """Actions for observations ``(B, D)`` under instructions ``tokens (B, L)`` naming
         ``objects (B, H)`` (scene indices, -1 for none; see ``tasks.object_indices``)."""
         with self._autocast():
-            actor = self.actor_avg if deterministic and self.actor_avg is not None else self.actor
-            terms = actor.task_terms(self.encoder(tokens))
-            x = self.inputs(obs, objects)
-            rows = torch.arange(obs.shape[0], device=obs.device)
-            return actor.act(x, rows, terms, deterministic, self.gen)
+            actor = self.acting_actor(deterministic)
+            return policy_actions(
+                self.encoder, actor, self.inputs(obs, objects), tokens, deterministic, self.gen
+            )
+
+    def acting_actor(self, deterministic: bool) -> Actor:
+        """The actor that acts: the averaged one for deterministic actions when enabled."""
+        return self.actor_avg if deterministic and self.actor_avg is not None else self.actor
 
     def _autocast(self) -> torch.autocast:
         """Matrix products in bfloat16 when ``precision="bfloat16"`` (weights, optimiser
@@ -221,6 +220,53 @@ class SAC(nn.Module):
             "q": q.detach().mean(),
             "entropy": -logp.detach().mean(),
         }
+
+
+def normalize(
+    obs: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, clip: float
+) -> torch.Tensor:
+    """Raw observations -> standardised by the observation statistics, clipped to +-clip."""
+    return ((obs - mean) / std).clamp(-clip, clip)
+
+
+def network_inputs(
+    obs: torch.Tensor,
+    objects: torch.Tensor,
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    clip: float,
+    object_view: bool,
+) -> torch.Tensor:
+    """Raw observations ``(B, D)`` -> the networks' inputs: normalised, and with
+    ``object_view`` (``objects`` conditioning) the object-centric view: the gripper, the
+    slots of the objects ``objects (B, H)`` names in order (scene indices, -1 for none; see
+    ``tasks.object_indices``), the mean of the others.
+
+    A function of the statistics rather than of ``SAC``, so that an exported policy
+    (``export.ExportedPolicy``) runs this very code on its copy of them."""
+    obs = normalize(obs, mean, std, clip)
+    if not object_view:
+        return obs
+    slots = obs[:, GRIPPER_DIM:].reshape(obs.shape[0], -1, OBJECT_DIM)
+    return torch.cat([obs[:, :GRIPPER_DIM], select_objects(slots, objects)], dim=-1)
+
+
+def policy_actions(
+    encoder: InstructionEncoder,
+    actor: Actor,
+    x: torch.Tensor,
+    tokens: torch.Tensor,
+    deterministic: bool,
+    gen: torch.Generator | None,
+) -> torch.Tensor:
+    """Actions for network inputs ``x (B, in)``, each row under its own instruction
+    ``tokens (B, L)`` (``gen`` draws the noise; deterministic actions need none).
+
+    ``SAC.act``'s pass, shared with the exported policy, which holds copies of the encoder
+    and actor but no ``SAC``."""
+    terms = actor.task_terms(encoder(tokens))
+    rows = torch.arange(x.shape[0], device=x.device)
+    return actor.act(x, rows, terms, deterministic, gen)
 
 
 def _split_legacy_adam(

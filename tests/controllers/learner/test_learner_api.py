@@ -223,12 +223,12 @@ def test_a_feature_that_has_not_moved_is_scaled_by_the_floor_not_blown_up():
     assert learner.normalizer.std()[z] == pytest.approx(LearnerConfig().obs_std_floor)
     obs = learner.replay.obs[:1].copy()
     obs[0, z] += 0.10
-    learner._sync_normalizer()
+    learner.sync_normalizer()
     seen = learner.agent.normalize(torch.as_tensor(obs))[0, z].item()
     assert 2.0 < seen < 5.0  # 0.10 / 0.03 plus the rest's offset, well inside the clip
     # The floor this learner used to have: the lifted block reads as the clip.
     learner.normalizer.std_floor = 1e-3
-    learner._sync_normalizer()
+    learner.sync_normalizer()
     assert learner.agent.normalize(torch.as_tensor(obs))[0, z].item() == pytest.approx(10.0)
 
 
