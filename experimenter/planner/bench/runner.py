@@ -84,7 +84,11 @@ class BenchReport:
 
     def figures(self) -> dict[str, Any]:
         """The scores of each question, and tokens and dollars per question."""
-        asked = [r.asked for r in [*self.analyze, *self.propose, *self.decompose]]
+        asked = [
+            *(r.asked for r in self.analyze),
+            *(r.asked for r in self.propose),
+            *(r.asked for r in self.decompose),
+        ]
         replaced = [a for a in asked if not a.own]
         return {
             "backend": self.backend,
