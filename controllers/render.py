@@ -19,6 +19,9 @@ import imageio.v3 as iio
 import mujoco
 import numpy as np
 
+from controllers.arena import Physics
+from controllers.layout import SceneConfig
+
 CAMERAS = ("front", "side")
 """Named cameras of the scene; ``front`` looks along +y at the table."""
 
@@ -46,6 +49,26 @@ class Camera:
 
     def close(self) -> None:
         self._renderer.close()
+
+
+def scene_png(scene: SceneConfig, *, size: int = 256, seed: int = 0) -> bytes:
+    """The arena at the start of episode seed ``seed``, from the front camera, as PNG: the
+    scene picture the planner is shown (256 px fits Gemini's cheapest image size)."""
+    import io
+
+    from PIL import Image as PILImage
+
+    physics = Physics(scene)
+    data = physics.make_data()
+    physics.reset(data, np.random.default_rng(seed))
+    camera = Camera(physics.model, "front", size, size)
+    try:
+        frame = camera.render(data)
+    finally:
+        camera.close()
+    buf = io.BytesIO()
+    PILImage.fromarray(frame).save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def save_video(frames: Sequence[np.ndarray], path: str | Path, fps: int = 20) -> Path:

@@ -18,6 +18,7 @@ from experimenter.commands_dataset import Dataset
 from experimenter.commands_db import Db
 from experimenter.commands_decisions import Decisions
 from experimenter.commands_launch import Launch
+from experimenter.commands_planner import PlannerCommands
 from experimenter.commands_run import (
     Approve,
     Pause,
@@ -135,6 +136,7 @@ class Main(
     skills: CliSubCommand[Skills]
     db: CliSubCommand[Db]
     decisions: CliSubCommand[Decisions]
+    planner: CliSubCommand[PlannerCommands]
     dataset: CliSubCommand[Dataset]
     serve: CliSubCommand[Serve]
     run: CliSubCommand[Run]

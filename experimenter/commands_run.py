@@ -18,6 +18,7 @@ from pydantic_settings import CliPositionalArg
 
 from experimenter.commands_db import DatabaseOptions
 from experimenter.flags import flag
+from experimenter.planner_option import chosen_planner, planner_option
 from experimenter.tables import table
 from settings import ExecutorSettings, LearnerConfig, LoopSettings
 
@@ -47,11 +48,7 @@ class Run(ExperimentOption):
 
     # A flag named like a field of LoopSettings or LearnerConfig is that field (flag()), and
     # sets it; the others are the command's own.
-    planner: str | None = Field(
-        None, description="Planner backend: offline (rules, no network), gemini, openai or "
-        "replay (default: EXPERIMENTER_PLANNER_BACKEND, else offline; EXPERIMENTER_PLANNER_* "
-        "configure them).",
-    )  # fmt: skip
+    planner: str | None = planner_option()
     goal: str | None = Field(
         None, description='Goal task, e.g. "stack the red block on the blue block" (default: '
         "open-ended).",
@@ -153,7 +150,6 @@ class Run(ExperimentOption):
         pydantic's ``ValidationError``, on the first bad one); touches no database."""
         from controllers.layout import SceneConfig
         from controllers.learner import resolve_device
-        from experimenter.planner import Planner, PlannerSettings
         from tasks import Goal
 
         # The goal is read here, once: the daemon, the loop and the planner get it as read.
@@ -165,16 +161,9 @@ class Run(ExperimentOption):
         )
         # A GPU this machine lacks is refused here, not at the daemon's first training step.
         resolve_device(settings.learner.device)
-        # --planner wins; without it EXPERIMENTER_PLANNER_BACKEND does, else offline.
-        given = {"backend": self.planner} if self.planner is not None else {}
-        planner_settings = PlannerSettings(**given)  # type: ignore[arg-type]
-        # The backend is built once now, as the daemon will build it (with the dollar
-        # budget), so that an unknown name or a missing key or price is refused here.
-        trial: dict[str, Any] = {"cache_dir": None}
-        if settings.max_usd is not None:
-            trial["max_dollars"] = settings.max_usd
-        Planner.from_settings(planner_settings.model_copy(update=trial))
-        return settings, planner_settings
+        # Built once now, as the daemon will build it (with the dollar budget), so that an
+        # unknown name or a missing key or price is refused here.
+        return settings, chosen_planner(self.planner, max_dollars=settings.max_usd)
 
 
 LOOP_FLAGS = Run.model_fields.keys() & LoopSettings.model_fields.keys() - {"goal"}

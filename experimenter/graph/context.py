@@ -79,22 +79,6 @@ class Context:
     @cached_property
     def scene_image(self) -> Image:
         """The arena at a fixed start, rendered at 256 px (Gemini's cheapest size fits it)."""
-        import io
+        from controllers.render import scene_png
 
-        import numpy as np
-        from PIL import Image as PILImage
-
-        from controllers.arena import Physics
-        from controllers.render import Camera
-
-        physics = Physics(self.scene)
-        data = physics.make_data()
-        physics.reset(data, np.random.default_rng(0))
-        camera = Camera(physics.model, "front", 256, 256)
-        try:
-            frame = camera.render(data)
-        finally:
-            camera.close()
-        buf = io.BytesIO()
-        PILImage.fromarray(frame).save(buf, format="PNG")
-        return Image(name="scene.png", png=buf.getvalue())
+        return Image(name="scene.png", png=scene_png(self.scene))

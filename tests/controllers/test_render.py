@@ -6,8 +6,9 @@ import pytest
 
 from controllers.chain import Chain, run_chain
 from controllers.env import BlocksEnv
+from controllers.layout import SceneConfig
 from controllers.primitives import stack_chain
-from controllers.render import Camera, filmstrip, save_video
+from controllers.render import Camera, filmstrip, save_video, scene_png
 
 
 def test_cameras_render_the_scene_at_the_chosen_resolution():
@@ -25,6 +26,15 @@ def test_cameras_render_the_scene_at_the_chosen_resolution():
         Camera(env.physics.model, "ceiling")
     with pytest.raises(ValueError, match="resolution"):
         Camera(env.physics.model, "front", 4000, 4000)
+
+
+def test_the_planners_scene_picture_is_the_same_png_for_the_same_start():
+    """The scene shown to the planner (and kept in its benchmark set) is a 256-px PNG that a
+    rerun renders byte for byte the same: the response cache keys on it."""
+    png = scene_png(SceneConfig())
+    frame = iio.imread(png)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and frame.shape == (256, 256, 3)
+    assert scene_png(SceneConfig()) == png
 
 
 def test_episode_to_gif_mp4_and_filmstrip(tmp_path):
