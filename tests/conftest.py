@@ -2,6 +2,11 @@
 
 import os
 
+# One torch (OpenMP) thread in the tests and the processes they start, set before torch is
+# imported: the tests' networks are tiny, and two threads on a 2-core machine already busy
+# (a training run, a second pytest) made each update ~7x slower than one.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import pytest
 
 from controllers.layout import ObsLayout, SceneConfig
