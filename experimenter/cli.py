@@ -70,7 +70,8 @@ class Demo(BaseModel):
 class Train(BaseModel):
     """Train the language-conditioned actor-critic on one or more tasks, without a planner."""
 
-    task: list[str] = Field(
+    # A spec JSON arrives parsed (pydantic-settings reads JSON values): an object, not a str.
+    task: list[str | dict[str, Any]] = Field(
         description="Task instruction or spec JSON; repeat for several tasks trained together, "
         'e.g. --task "reach the red block" --task "lift the red block".',
     )

@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -59,7 +60,7 @@ def plot_curves(history: list[tuple[int, list[EvalResult]]], path: Path) -> Path
 
 def run_training(
     *,
-    tasks: Sequence[str],
+    tasks: Sequence[str | dict[str, Any]],
     env_steps: int,
     out_dir: Path,
     config: LearnerConfig,

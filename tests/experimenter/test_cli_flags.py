@@ -10,9 +10,13 @@ import pytest
 from pydantic import BaseModel
 
 import experimenter.train
+from controllers.layout import SceneConfig
 from experimenter.cli import Train, main
 from experimenter.commands_run import Run
 from settings import ExecutorSettings, LearnerConfig, LoopSettings
+from tasks import as_task, canonical_instruction
+
+LAYOUT = SceneConfig().layout()
 
 RUN_OWN = {
     "data_dir", "db_url", "experiment", "planner", "goal", "threads", "progress", "tensorboard",
@@ -104,3 +108,21 @@ def test_train_hands_its_learner_flags_to_the_learner(
     err = capsys.readouterr().err
     assert "train.conditioning: Input should be 'concat', 'film' or 'objects'" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_train_takes_a_task_as_spec_json(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``--task`` takes an instruction or spec JSON, as its help says (the JSON was refused
+    with "Input should be a valid string")."""
+    given: dict[str, Any] = {}
+
+    def run_training(**kwargs: Any) -> None:
+        given.update(kwargs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(experimenter.train, "run_training", run_training)
+    spec = '{"stages": [{"all": [{"pred": "lifted", "args": ["red"]}]}]}'
+    with pytest.raises(SystemExit):
+        main(["train", "--task", spec, "--task", "reach the red block", "--out", str(tmp_path)])
+    lifted, reach = given["tasks"]
+    assert canonical_instruction(as_task(lifted, LAYOUT)) == "lift the red block"
+    assert reach == "reach the red block"
