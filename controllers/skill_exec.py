@@ -95,6 +95,15 @@ class ScriptedPart:
         self._chain, self._steps = Chain(plan), 0
 
     def done(self, obs: np.ndarray) -> bool:
+        # Done once the primitive itself has ended (done or given up) with the task holding:
+        # the task can hold in passing before that (a cube carried over its target is "on" it
+        # within the z tolerance for a moment), and ending there left place_on's cube
+        # hovering above its target.
+        # A task that holds before the part acts at all is achieved already: skip the part.
+        chain = self._chain
+        ended = chain is not None and chain.finished and chain.index >= len(chain.steps) - 1
+        if not ended and self._steps > 0:
+            return False
         return bool(self.task.success(obs[None])[0])
 
     def timed_out(self) -> bool:

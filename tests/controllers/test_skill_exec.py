@@ -49,6 +49,17 @@ def test_primitive_parts_stack_red_on_blue(parts):
         assert goal.success(obs)[0], f"seed {seed}: red not stacked on blue"
 
 
+def test_a_place_part_ends_with_its_cube_resting_on_the_target():
+    """place_on alone (its lead-in grasps and carries the cube over): "on" holds in passing
+    while the cube is carried over the target, 1.2 cm up; the part must not end there and
+    leave the cube hovering, as ``skills run`` of a place primitive showed (0 of 10)."""
+    on = compile_task(as_task(atom("on", "red", "blue"), LAYOUT), LAYOUT)
+    for seed in range(3):
+        run, obs = run_episode(STACK[2:3], seed)
+        assert run.finished and run.failed is None
+        assert on.success(obs)[0], f"seed {seed}: the red block is not resting on the blue one"
+
+
 def test_policy_part_times_out_and_fails_the_run():
     calls = []
 
