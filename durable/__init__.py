@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["TEMPORARY_SUFFIX", "atomic_write", "atomic_write_bytes"]
+__all__ = ["TEMPORARY_SUFFIX", "atomic_write", "atomic_write_bytes", "fsync_folder"]
 
 TEMPORARY_SUFFIX = ".tmp"
 """The suffix of a temporary file (a crash may leave one behind)."""
@@ -43,7 +43,7 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_folder(path.parent)
+    fsync_folder(path.parent)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -63,8 +63,8 @@ def _create_temporary(path: Path) -> tuple[int, Path]:
     raise FileExistsError(f"no free temporary name beside {path} after 100 tries")
 
 
-def _fsync_folder(folder: Path) -> None:
-    # The rename is durable only once the folder's entry is on disk.
+def fsync_folder(folder: Path) -> None:
+    """Flush ``folder``'s entries: a rename into it is durable only once they are on disk."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)

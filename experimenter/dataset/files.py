@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from durable import TEMPORARY_SUFFIX, atomic_write
+from durable import TEMPORARY_SUFFIX, atomic_write, fsync_folder
 from experimenter.dataset.placement import DatasetError
 
 FORMAT = "experimenter-dataset"
@@ -89,13 +89,4 @@ def write_dataset(
             old.rename(out)
         raise
     shutil.rmtree(old, ignore_errors=True)
-    _fsync_folder(out.parent)
-
-
-def _fsync_folder(folder: Path) -> None:
-    # The rename is on disk only once the folder's entry is.
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_folder(out.parent)
