@@ -4,47 +4,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
+from small_experiment import LAYOUT, add_small_experiment, train_a_little
 
 import skills as lib
-from controllers.layout import SceneConfig
 from controllers.learner.export import load_exported
 from experimenter.cli import main
 from experimenter.graph.roster import seed_library
-from experimenter.learner_store import LearnerStore, learner_dir
-from settings import LearnerConfig
-from storage import open_database, runs
+from storage import open_database
 from tasks import as_task
-
-LAYOUT = SceneConfig().layout()
-SMALL = LearnerConfig(
-    hidden=(32, 32), batch_size=32, episode_steps=20, num_envs=2, random_steps=40,
-    buffer_capacity=2_000, buffer_chunk=500,
-)  # fmt: skip
 
 
 def test_export_policy_writes_the_experiments_policy_and_refuses_the_rest(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    from controllers.learner import Learner
-
     home = tmp_path / "home"
     db = open_database(home=home)
     with db.session() as s:
         seed_library(s, layout=LAYOUT)
-        exp = runs.create_experiment(s, name="e", planner_backend="offline").id
-        reach = lib.add_skill(
-            s, spec=as_task("reach the red block", LAYOUT), experiment_id=exp, status="training"
-        ).id
-        untrained = lib.add_skill(
-            s, spec=as_task("lift the blue block", LAYOUT), experiment_id=exp
-        ).id
-        specs = lib.skill_specs(s, skill_ids=[reach])
         lift = lib.find_skill(s, spec=as_task("lift the red block", LAYOUT))
         assert lift is not None
-    db.dispose()
+    made = add_small_experiment(db)
+    exp, reach, untrained = made
 
     def cli(*args: str) -> tuple[int, str, str]:
         code = main(["skills", *args, "--data-dir", str(home)])
@@ -54,23 +36,15 @@ def test_export_policy_writes_the_experiments_policy_and_refuses_the_rest(
     code, _, err = cli("export-policy", str(reach), "--out", str(tmp_path / "x.pt2"))
     assert code == 2 and "has no learner checkpoint" in err and len(err.strip().splitlines()) == 1
 
-    store = LearnerStore(learner_dir(home, exp), SMALL)
-    learner: Learner = store.get()
-    task = learner.add_task(specs[reach])
-    learner.set_weights({task: 1.0})
-    learner.collect(80)
-    learner.update(10)
-    store.save()
-    obs = learner.replay.obs[: len(learner.replay)].copy()
-    want = learner.act(obs, np.full(len(obs), task), deterministic=True)
-    store.close()
+    trained = train_a_little(db, home, made)
+    db.dispose()
 
     out_file = tmp_path / "policies" / "reach.pt2"
     code, out, err = cli("export-policy", str(reach), "--out", str(out_file))
     assert code == 0, err
     assert f"exported the policy of skill {reach} ('reach the red block', experiment {exp}" in out
     policy, meta = load_exported(out_file)
-    assert torch.equal(policy(torch.from_numpy(obs)), torch.from_numpy(want))
+    assert torch.equal(policy(torch.from_numpy(trained.obs)), torch.from_numpy(trained.actions))
     assert (meta["skill_id"], meta["experiment_id"]) == (reach, exp)
     assert meta["instruction"] == "reach the red block"
 

@@ -9,23 +9,14 @@ from pathlib import Path
 
 import imageio.v3 as iio
 import pytest
+from small_experiment import LAYOUT, SMALL, add_small_experiment, train_a_little
 
 import skills as lib
-from controllers.layout import SceneConfig
 from experimenter.cli import main
 from experimenter.graph.roster import seed_library
-from experimenter.learner_store import LearnerStore, learner_dir
-from settings import LearnerConfig
 from skills.stats import wilson_interval
 from storage import Database, open_database, runs
 from tasks import as_task
-
-LAYOUT = SceneConfig().layout()
-SMALL = LearnerConfig(
-    hidden=(32, 32), batch_size=32, episode_steps=20, num_envs=2, random_steps=40,
-    buffer_capacity=2_000, buffer_chunk=500,
-)  # fmt: skip
-"""A learner small enough to train and save in seconds (learning is not what this tests)."""
 
 
 def cli(capsys: pytest.CaptureFixture[str], home: Path, *args: str) -> tuple[int, str, str]:
@@ -148,27 +139,9 @@ def test_bad_input_is_one_line_and_stores_nothing(
 def test_a_learned_skill_runs_its_experiments_policy_and_evaluate_records_it(
     capsys: pytest.CaptureFixture[str], home: Path, db: Database
 ) -> None:
-    from controllers.learner import Learner
-
-    with db.session() as s:
-        exp = runs.create_experiment(s, name="e", planner_backend="offline").id
-        reach = lib.add_skill(
-            s, spec=as_task("reach the red block", LAYOUT), experiment_id=exp, status="training"
-        ).id
-        untrained = lib.add_skill(
-            s, spec=as_task("lift the blue block", LAYOUT), experiment_id=exp
-        ).id
-        specs = lib.skill_specs(s, skill_ids=[reach])
-    # The experiment's learner as the daemon keeps it: trained a little, saved by its store.
-    store = LearnerStore(learner_dir(home, exp), SMALL)
-    learner: Learner = store.get()
-    task = learner.add_task(specs[reach])
-    learner.set_weights({task: 1.0})
-    learner.collect(80)
-    learner.update(10)
-    store.save()
-    steps = learner.env_steps
-    store.close()
+    made = add_small_experiment(db)
+    exp, reach, untrained = made
+    steps = train_a_little(db, home, made).env_steps
 
     gif = home / "reach.gif"
     code, out, err = cli(capsys, home, "skills", "run", str(reach), "--episodes", "4",
