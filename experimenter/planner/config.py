@@ -36,9 +36,12 @@ DEFAULT_PRICES: dict[str, ModelPrice] = {
 class PlannerSettings(BaseSettings):
     """How the planner asks its questions (``EXPERIMENTER_PLANNER_<NAME>``)."""
 
+    # "null" in the environment is None: how a budget is lifted (max_dollars) or the model's
+    # own thinking default chosen (gemini_thinking_budget), as the descriptions below say.
     model_config = SettingsConfigDict(
-        env_prefix="EXPERIMENTER_PLANNER_", extra="ignore", populate_by_name=True
-    )
+        env_prefix="EXPERIMENTER_PLANNER_", extra="ignore", populate_by_name=True,
+        env_parse_none_str="null",
+    )  # fmt: skip
 
     backend: str = Field(
         default="offline",

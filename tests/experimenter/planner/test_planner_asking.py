@@ -62,6 +62,19 @@ def test_an_unpriced_gemini_model_is_refused_while_dollars_are_budgeted() -> Non
         Planner.from_settings(gemini("http://127.0.0.1:9", gemini_model="gemini-9-ultra"))
 
 
+def test_null_in_the_environment_lifts_the_dollar_budget_as_the_refusal_advises(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("EXPERIMENTER_PLANNER_GEMINI_MODEL", "gemini-9-ultra")
+    with pytest.raises(ValueError, match="or set EXPERIMENTER_PLANNER_MAX_DOLLARS to null"):
+        Planner.from_settings(gemini("http://127.0.0.1:9"))
+    monkeypatch.setenv("EXPERIMENTER_PLANNER_MAX_DOLLARS", "null")
+    monkeypatch.setenv("EXPERIMENTER_PLANNER_GEMINI_THINKING_BUDGET", "null")
+    settings = gemini("http://127.0.0.1:9")
+    assert settings.max_dollars is None and settings.gemini_thinking_budget is None
+    assert Planner.from_settings(settings).backend.model == "gemini-9-ultra"
+
+
 def test_the_same_question_is_answered_from_the_cache_even_after_a_restart(tmp_path: Path) -> None:
     recorder = MemoryRecorder()
     with serve([gemini_ok(GOOD_ANALYSIS)]) as fake:
