@@ -39,7 +39,11 @@ class Serve(DatabaseOptions):
     host: str = flag(ServeSettings, "host")
     port: int = flag(ServeSettings, "port")
     workers: int = Field(
-        1, ge=1, le=64, description="Server processes (more add ~40 ms a response: README)."
+        1,
+        ge=1,
+        le=64,
+        description="Server processes (more than one added ~44 ms to every response: "
+        "benchmarks/README.md, Dashboard latency).",
     )
 
     def served(self) -> ServeSettings:
